@@ -1,0 +1,1 @@
+"""Scheduled jobs: step registry, run log with single-instance lock, scheduler process."""

@@ -1,0 +1,6 @@
+"""``python -m voc``."""
+
+from voc.cli import run
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""GDPR: pseudonymisation, erasure with tombstones, retention, audit."""

@@ -1,0 +1,3 @@
+"""Subscriptions, alert state, deliveries, notifications (owned by the alerts work)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Learned sentiment model versions (owned by the enrichment work)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Topic registry history: refit runs, curation overrides (owned by the topics work)."""
+
+from __future__ import annotations

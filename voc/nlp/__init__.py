@@ -1,0 +1,1 @@
+"""NLP: PII redaction, language, sentiment, embeddings, topic registry."""
