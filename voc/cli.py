@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "voc.commands.db",
     "voc.commands.ingest",
     "voc.commands.nlp",
+    "voc.commands.topics",
     "voc.commands.insights",
     "voc.commands.pipeline",
     "voc.commands.web",
