@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from pipelines.context import StepContext
@@ -22,7 +23,13 @@ def run_job(name: str, ctx: StepContext, *, raise_errors: bool = False) -> Pipel
     A failure is recorded (status ``failed`` with the error) and, unless
     ``raise_errors``, swallowed so that other jobs keep running.
     """
-    step = get_step(name)
+    return run_callable(name, get_step(name), ctx, raise_errors=raise_errors)
+
+
+def run_callable(name: str, step: Callable[[StepContext], dict[str, Any] | None],
+                 ctx: StepContext, *, raise_errors: bool = False) -> PipelineRun:
+    """Like :func:`run_job` for any callable (per-source ingest, weekly refit), logged as
+    job ``name`` in the run log."""
     with session_scope(ctx.session_factory) as s:
         run = PipelineRun(job=name, trigger=ctx.trigger, status="running", started_at=utcnow())
         s.add(run)

@@ -48,6 +48,7 @@ class Settings:
     drop_dir: Path | None = None  # optional folder watched by the 'drop' source
     http_timeout_s: float = 30.0
     http_max_retries: int = 5
+    ingest_max_text_chars: int = 20000  # longer texts are truncated (noted in attributes)
 
     # --- nlp --------------------------------------------------------------
     keep_raw_text: bool = False  # keep unredacted text in feedback.text_raw
@@ -57,9 +58,23 @@ class Settings:
     embedding_backend: str = "sbert"  # sbert | onnx | onnx-int8
     embedding_batch_size: int = 64
     enrich_batch_size: int = 512
+    # enrichment: see voc/nlp/language.py and voc/nlp/sentiment/
+    language_min_confidence: float = 0.6  # below: language None (or the source's)
+    sentiment_languages: str = ""  # transformers: "en,de" or "*"; default from the model
+    sentiment_label_map: dict[str, float] = field(default_factory=dict)  # model label -> [-1,1]
+    sentiment_batch_size: int = 32  # transformers inference batch
+    sentiment_train_max_rows: int = 50000  # newest CSAT-labelled items used by training
+    sentiment_min_language_rows: int = 50  # learned: languages with fewer rows are unsupported
     topic_assign_threshold: float = 0.55
     topic_min_cluster_size: int = 12
     topic_refit_window_weeks: int = 12
+    # topics: see voc/nlp/topics/ (matching.py documents the threshold calibration)
+    topic_match_threshold: float = 0.7  # min centroid cosine to keep a topic's id on refit
+    topic_outlier_threshold: float = 0.3  # min cosine to rescue a clustering outlier
+    topic_merge_threshold: float = 0.9  # clusters with centroids this similar are merged
+    topic_refit_margin: float = 0.05  # on refit an item moves only if clearly closer elsewhere
+    topic_refit_max_docs: int = 50000  # refit subsamples the window to this many items
+    topic_representation: str = "keybert"  # keybert (KeyBERTInspired + MMR) | ctfidf
 
     # --- insights ---------------------------------------------------------
     baseline_weeks: int = 8
@@ -67,6 +82,19 @@ class Settings:
     significance_alpha: float = 0.01
     rank_weights: dict[str, float] = field(default_factory=dict)  # JSON; overrides defaults
     policy_taxonomy_path: Path | None = None  # YAML/JSON taxonomy; default shipped in voc/insights
+    policy_min_similarity: float = 0.35  # topic centroid vs policy vector; below: no policy
+    surge_min_ratio: float = 1.5  # a surge must also be this many times the baseline share
+    csat_min_drop: float = 0.3  # a csat_drop must also be at least this many CSAT points
+    new_topic_weeks: int = 2  # "new" = first seen within this many weeks
+    # scheduler: "every 15m" / "every 2s" / "every 1h" or a crontab line "0 3 * * 1"
+    schedule_ingest_default: str = ""  # for sources without their own schedule ("" = none)
+    schedule_enrich: str = "every 5m"
+    schedule_topics: str = "every 15m"
+    schedule_refit: str = "30 2 * * 1"  # weekly topic refit, Monday 02:30
+    schedule_insights: str = "every 1h"  # rollups then rank
+    schedule_alerts: str = "every 15m"
+    schedule_purge: str = "0 3 * * *"
+    schedule_misfire_grace_s: int = 300
 
     # --- web --------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -85,10 +113,19 @@ class Settings:
     webhook_timeout_s: float = 10.0
     digest_weekday: int = 0  # 0 = Monday
     digest_hour: int = 8
+    smtp_timeout_s: float = 10.0
+    smtp_ca_file: Path | None = None  # CA bundle for a relay with a private certificate
+    alerts_max_attempts: int = 5  # then a delivery is marked failed
+    alerts_retry_base_s: float = 60.0  # backoff: base * 2**(attempt-1), capped at 6 h
+    alerts_send_workers: int = 4  # parallel sends, so one hanging receiver blocks nobody
+    digest_top_n: int = 10  # forum-ranking rows in the weekly digest
 
     # --- compliance -------------------------------------------------------
     pseudonym_key: str = ""  # HMAC key for customer_id; required in production
     retention_days: dict[str, int] = field(default_factory=dict)  # JSON {"ticket": 180, ...}
+    raw_text_retention_days: int = 180  # feedback.text_raw dropped after N days (0 = keep)
+    quarantine_retention_days: int = 90  # quarantined rows (raw payloads) deleted after N days
+    purge_batch_size: int = 500  # rows per purge transaction (short locks)
 
     @property
     def is_production(self) -> bool:
@@ -138,6 +175,7 @@ _VALID_CHOICES = {
     "env": {"development", "production", "test"},
     "sentiment_backend": {"vader", "transformers", "learned"},
     "embedding_backend": {"sbert", "onnx", "onnx-int8"},
+    "topic_representation": {"keybert", "ctfidf"},
     "log_level": {"DEBUG", "INFO", "WARNING", "ERROR"},
 }
 
@@ -189,3 +227,8 @@ def _validate(s: Settings) -> None:
     for key, days in s.retention_days.items():
         if not isinstance(days, int) or days <= 0:
             raise ConfigError(f"VOC_RETENTION_DAYS[{key!r}]={days!r} is invalid: expected days > 0")
+    for name in ("raw_text_retention_days", "quarantine_retention_days"):
+        if getattr(s, name) < 0:
+            raise ConfigError(f"VOC_{name.upper()}={getattr(s, name)} is invalid: expected >= 0")
+    if s.purge_batch_size <= 0:
+        raise ConfigError(f"VOC_PURGE_BATCH_SIZE={s.purge_batch_size} is invalid: expected > 0")

@@ -1,0 +1,212 @@
+"""Batch upsert of canonical records and quarantined rows (no per-row round trips).
+
+Per batch: one tombstone look-up, one ``SELECT`` of the batch's existing
+``(external_id, content_hash)``, (only when some changed) one ``SELECT`` of their
+stored text, one redaction pass over new/changed texts, one dialect-specific
+``INSERT ... ON CONFLICT DO UPDATE`` executemany, and for items whose text
+changed, two statements that reset their enrichment. The caller commits the
+batch together with the source cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, delete, false, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from voc.compliance.tombstones import erased_filter
+from voc.config import Settings
+from voc.ingest.records import Record, Rejected, payload_to_text
+from voc.models.base import utcnow
+from voc.models.feedback import Feedback, FeedbackEmbedding, Quarantine
+from voc.nlp.redact import redact_many
+
+_FEEDBACK = Feedback.__table__
+#: Columns the import owns; enrichment and topic columns are left alone on update.
+_DATA_COLUMNS = (
+    "kind", "channel", "market", "csat", "nps", "escalated", "resolved", "sla_breached",
+    "product_area", "tags", "customer_hash", "created_at", "text", "text_raw", "content_hash",
+    "attributes", "updated_at",
+)
+
+
+@dataclass
+class BatchCounts:
+    """What one batch did."""
+
+    stored: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    skipped_erased: int = 0
+    duplicates: int = 0  # same id more than once in one batch: the last one wins
+    text_changed: int = 0
+
+
+def upsert_batch(session: Session, source_id: int, source_name: str, records: Sequence[Record],
+                 rejected: Sequence[Rejected], settings: Settings) -> BatchCounts:
+    """Write one batch: new items inserted, changed ones updated, bad rows quarantined.
+
+    Items that are tombstoned (erased) are skipped. Does not commit.
+    """
+    counts = BatchCounts()
+    by_id: dict[str, Record] = {}
+    for rec in records:
+        if rec.external_id in by_id:
+            counts.duplicates += 1
+        by_id[rec.external_id] = rec
+    if by_id:
+        hashes = {r.customer_hash for r in by_id.values() if r.customer_hash}
+        erased_ids, erased_hashes = erased_filter(session, source_id, list(by_id), hashes)
+        if erased_ids or erased_hashes:
+            for ext_id in list(by_id):
+                rec = by_id[ext_id]
+                if ext_id in erased_ids or rec.customer_hash in erased_hashes:
+                    del by_id[ext_id]
+                    counts.skipped_erased += 1
+    if by_id:
+        _write_feedback(session, source_id, by_id, settings, counts)
+    if rejected:
+        _write_quarantine(session, source_id, source_name, rejected)
+        counts.quarantined = len(rejected)
+    return counts
+
+
+def _write_feedback(session: Session, source_id: int, by_id: dict[str, Record],
+                    settings: Settings, counts: BatchCounts) -> None:
+    existing = dict(session.execute(
+        select(Feedback.external_id, Feedback.content_hash).where(
+            Feedback.source_id == source_id, Feedback.external_id.in_(list(by_id)))
+    ).all())
+    todo: list[Record] = []
+    changed_ids: list[str] = []
+    for ext_id, rec in by_id.items():
+        old_hash = existing.get(ext_id)
+        if old_hash is None:
+            todo.append(rec)
+        elif old_hash == rec.content_hash:
+            counts.unchanged += 1
+        else:
+            todo.append(rec)
+            changed_ids.append(ext_id)
+    counts.updated = len(changed_ids)
+    counts.stored = len(todo) - len(changed_ids)
+    if not todo:
+        return
+    old_text: dict[str, tuple[int, str]] = {}
+    if changed_ids:
+        old_text = {ext: (fid, txt) for fid, ext, txt in session.execute(
+            select(Feedback.id, Feedback.external_id, Feedback.text).where(
+                Feedback.source_id == source_id, Feedback.external_id.in_(changed_ids)))}
+    redacted = redact_many([r.text for r in todo])
+    now = utcnow()
+    keep_raw = settings.keep_raw_text
+    rows: list[dict[str, Any]] = []
+    text_changed: list[int] = []
+    for rec, text in zip(todo, redacted, strict=True):
+        prev = old_text.get(rec.external_id)
+        if prev is not None and prev[1] != text:
+            text_changed.append(prev[0])
+        rows.append({
+            "source_id": source_id, "external_id": rec.external_id, "kind": rec.kind,
+            "channel": rec.channel, "market": rec.market, "language": rec.language,
+            "language_detected": False, "csat": rec.csat, "nps": rec.nps,
+            "escalated": rec.escalated, "resolved": rec.resolved,
+            "sla_breached": rec.sla_breached, "product_area": rec.product_area,
+            "tags": rec.tags, "customer_hash": rec.customer_hash, "created_at": rec.created_at,
+            "text": text, "text_raw": rec.text if keep_raw else None,
+            "content_hash": rec.content_hash, "attributes": rec.attributes,
+            "ingested_at": now, "updated_at": now, "topic_locked": False,
+        })
+    session.execute(_upsert_statement(session), rows)
+    if text_changed:
+        _reset_enrichment(session, text_changed)
+    counts.text_changed = len(text_changed)
+
+
+def _upsert_statement(session: Session):  # noqa: ANN202 - dialect-specific Insert
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - voc supports these two
+        raise RuntimeError(f"unsupported database dialect {dialect!r}")
+    stmt = dialect_insert(_FEEDBACK)
+    exc = stmt.excluded
+    set_ = {name: exc[name] for name in _DATA_COLUMNS}
+    # An update without a language keeps the one enrichment detected for the same text.
+    set_["language"] = func.coalesce(exc.language, _FEEDBACK.c.language)
+    set_["language_detected"] = case(
+        (exc.language.is_(None), _FEEDBACK.c.language_detected), else_=false())
+    stmt = stmt.on_conflict_do_update(index_elements=["source_id", "external_id"], set_=set_)
+    if dialect == "postgresql":
+        # RETURNING makes SQLAlchemy batch the rows into multi-row VALUES pages
+        # ("insertmanyvalues"); without it an upsert executemany is one round trip per row.
+        stmt = stmt.returning(_FEEDBACK.c.id)
+    return stmt
+
+
+def _reset_enrichment(session: Session, feedback_ids: list[int]) -> None:
+    """The text changed: sentiment, quote, embedding and (unless locked) topic are stale."""
+    fb = _FEEDBACK.c
+    session.execute(update(_FEEDBACK).where(fb.id.in_(feedback_ids)).values(
+        sentiment_score=None, sentiment_label=None, sentiment_backend=None, pain_quote=None,
+        enriched_at=None,
+        language=case((fb.language_detected.is_(True), None), else_=fb.language),
+        language_detected=False,
+    ))
+    session.execute(update(_FEEDBACK).where(
+        fb.id.in_(feedback_ids), fb.topic_locked.is_(False)).values(
+        topic_id=None, topic_score=None, topic_assigned_at=None))
+    session.execute(delete(FeedbackEmbedding).where(
+        FeedbackEmbedding.feedback_id.in_(feedback_ids)))
+
+
+def _write_quarantine(session: Session, source_id: int, source_name: str,
+                      rejected: Sequence[Rejected]) -> None:
+    # Redact every string inside the payloads (nested too) in one pass, then serialise.
+    strings: list[str] = []
+    for rej in rejected:
+        _collect_strings(rej.payload, strings)
+    clean = iter(redact_many(strings)) if strings else iter(())
+    now = utcnow()
+    rows = [{
+        "source_id": source_id, "source_name": source_name,
+        "external_id": rej.external_id, "location": (rej.location or "")[:500],
+        "reason": rej.reason, "raw_payload": payload_to_text(_rebuild(rej.payload, clean)),
+        "status": "open", "created_at": now,
+    } for rej in rejected]
+    # Re-reading the same file must not pile up copies of the same open quarantine entry.
+    seen = set(session.execute(
+        select(Quarantine.location, Quarantine.reason, Quarantine.raw_payload).where(
+            Quarantine.source_id == source_id, Quarantine.status == "open",
+            Quarantine.location.in_({r["location"] for r in rows}))
+    ).tuples())
+    rows = [r for r in rows if (r["location"], r["reason"], r["raw_payload"]) not in seen]
+    if rows:
+        session.execute(insert(Quarantine.__table__), rows)
+
+
+def _collect_strings(obj: Any, out: list[str]) -> None:
+    if isinstance(obj, str):
+        out.append(obj)
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            _collect_strings(value, out)
+    elif isinstance(obj, list):
+        for value in obj:
+            _collect_strings(value, out)
+
+
+def _rebuild(obj: Any, clean: Iterator[str]) -> Any:
+    if isinstance(obj, str):
+        return next(clean)
+    if isinstance(obj, dict):
+        return {k: _rebuild(val, clean) for k, val in obj.items()}
+    if isinstance(obj, list):
+        return [_rebuild(val, clean) for val in obj]
+    return obj

@@ -1,0 +1,90 @@
+"""Sentence splitting (spaCy blank pipeline + rule-based sentencizer) and pain quotes.
+
+The pipeline is language-neutral (``spacy.blank("xx")`` with the ``sentencizer``), needs no
+trained model, and is built once per process. The *pain quote* of an item is its most
+negative sentence, kept only when that sentence is negative (score <= -0.05): a wholly
+positive item has no pain to quote.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from voc.nlp.sentiment.base import NEUTRAL_BAND
+
+MAX_QUOTE_CHARS = 300
+_LOCK = threading.Lock()
+_NLP: Any = None
+# One sentence for sure: no sentence punctuation (also CJK and Devanagari) and no line break.
+_MAYBE_MANY = re.compile(r"[.!?;\n。！？।]")
+
+
+def _pipeline() -> Any:
+    global _NLP
+    with _LOCK:
+        if _NLP is None:
+            import spacy
+
+            nlp = spacy.blank("xx")
+            nlp.add_pipe("sentencizer")
+            _NLP = nlp
+        return _NLP
+
+
+def split_many(texts: Sequence[str], batch_size: int = 256) -> list[list[str]]:
+    """Sentences of each text (stripped, empty ones dropped); texts of one sentence skip spaCy."""
+    out: list[list[str] | None] = [None] * len(texts)
+    todo: list[int] = []
+    for i, text in enumerate(texts):
+        text = (text or "").strip()
+        if not text:
+            out[i] = []
+        elif _MAYBE_MANY.search(text.rstrip(".!?;。！？। ")) is None:
+            out[i] = [text]
+        else:
+            todo.append(i)
+    if todo:
+        nlp = _pipeline()
+        docs = nlp.pipe((texts[i] for i in todo), batch_size=batch_size)
+        for i, doc in zip(todo, docs, strict=True):
+            sents = [s.text.strip() for s in doc.sents]
+            out[i] = [s for s in sents if s] or [texts[i].strip()]
+    return [s if s is not None else [] for s in out]
+
+
+def split(text: str) -> list[str]:
+    """Sentences of one text."""
+    return split_many([text])[0]
+
+
+def _clip(sentence: str) -> str:
+    if len(sentence) <= MAX_QUOTE_CHARS:
+        return sentence
+    return sentence[: MAX_QUOTE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+def pain_quotes(texts: Sequence[str], scorer: Callable[[list[str]], list[float | None]],
+                eligible: Sequence[bool] | None = None) -> list[str | None]:
+    """The most negative sentence of each eligible text, or None.
+
+    ``scorer`` scores a flat list of sentences in one call (so backends can batch);
+    a None score (unsupported) is skipped.
+    """
+    eligible = eligible if eligible is not None else [True] * len(texts)
+    sentences = split_many([t if ok else "" for t, ok in zip(texts, eligible, strict=True)])
+    flat = [s for sents in sentences for s in sents]
+    scores = scorer(flat) if flat else []
+    out: list[str | None] = []
+    pos = 0
+    for sents in sentences:
+        best: tuple[float, str] | None = None
+        for s in sents:
+            score = scores[pos]
+            pos += 1
+            if score is not None and score <= -NEUTRAL_BAND and (best is None or score < best[0]):
+                best = (score, s)
+        out.append(_clip(best[1]) if best else None)
+    return out

@@ -1,0 +1,373 @@
+"""The ``learned`` backend: a classifier fitted on this organisation's own feedback.
+
+Weak labels come from survey CSAT (1-2 negative, 3 neutral, 4-5 positive). Features:
+
+- the stored sentence embedding (all-MiniLM-L6-v2, shared with topics);
+- TF-IDF of word 1-2-grams and character 2-5-grams (domain words the embedding blurs);
+- VADER's four polarity scores (negation and intensity rules).
+
+A multinomial logistic regression is fitted on them; ``C`` is picked by stratified
+cross-validation. The out-of-fold probabilities then fit
+
+- a temperature ``T`` (probabilities = softmax(logits / T)), so that they are calibrated
+  (the fit's ECE and Brier score are stored in ``metrics``);
+- a prior correction exponent ``alpha``: the label is argmax(p_c / prior_c ** alpha), which
+  trades a little accuracy for recall on rare classes (macro recall is what matters when
+  negative feedback is the minority).
+
+The score is P(positive) - P(negative) from the calibrated probabilities. The model is
+exported as plain arrays (:meth:`LearnedModel.to_bytes`, ``np.savez`` without pickle),
+so prediction needs only numpy/scipy and a stored model can never run code on load.
+Languages: the model supports the languages with at least ``min_language_rows`` training
+items (and unknown language); others are "unsupported".
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from voc.nlp.sentiment.base import (
+    LABELS,
+    UNSUPPORTED_RESULT,
+    SentimentResult,
+)
+
+log = logging.getLogger(__name__)
+
+C_GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
+ALPHA_GRID = tuple(round(a * 0.1, 1) for a in range(0, 16))
+#: Relative weights of the feature blocks (embedding rows and TF-IDF rows are unit-norm).
+BLOCK_WEIGHTS = {"embedding": 1.0, "word": 1.0, "char": 1.0, "vader": 0.5}
+MIN_TRAIN = 30
+
+
+def csat_to_label(csat: int) -> int | None:
+    """CSAT 1-5 -> 0 negative, 1 neutral, 2 positive (None outside 1-5)."""
+    if csat is None or not 1 <= csat <= 5:
+        return None
+    return 0 if csat <= 2 else 1 if csat == 3 else 2
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def macro_recall(y: np.ndarray, pred: np.ndarray, n_classes: int = 3) -> float:
+    """Mean over classes present in ``y`` of the share of that class predicted correctly."""
+    recalls = [float((pred[y == c] == c).mean()) for c in range(n_classes) if (y == c).any()]
+    return float(np.mean(recalls)) if recalls else 0.0
+
+
+def ece(y: np.ndarray, probs: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of the top-class confidence (equal-width bins)."""
+    conf = probs.max(axis=1)
+    correct = (probs.argmax(axis=1) == y).astype(float)
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        mask = (conf > lo) & (conf <= hi)
+        if mask.any():
+            total += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
+    return float(total)
+
+
+def brier(y: np.ndarray, probs: np.ndarray) -> float:
+    """Multi-class Brier score (mean squared error of the probability vector)."""
+    onehot = np.eye(probs.shape[1])[y]
+    return float(((probs - onehot) ** 2).sum(axis=1).mean())
+
+
+def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """Temperature minimising the negative log-likelihood (golden-section on log T)."""
+    def nll(log_t: float) -> float:
+        p = _softmax(logits / np.exp(log_t))
+        return float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-12, None)).mean())
+
+    lo, hi = np.log(0.05), np.log(20.0)
+    g = (np.sqrt(5) - 1) / 2
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    fa, fb = nll(a), nll(b)
+    for _ in range(60):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - g * (hi - lo)
+            fa = nll(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + g * (hi - lo)
+            fb = nll(b)
+    return float(np.exp((lo + hi) / 2))
+
+
+@dataclass
+class Featurizer:
+    """Turns (texts, embeddings) into the model's feature matrix; fitted vocabularies inside."""
+
+    word_vocab: list[str] = field(default_factory=list)
+    word_idf: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    char_vocab: list[str] = field(default_factory=list)
+    char_idf: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    dim: int = 0
+    _word: Any = None
+    _char: Any = None
+
+    @staticmethod
+    def _word_vectorizer(vocab: list[str] | None = None) -> Any:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        return TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_df=0.9, max_features=40000,
+                               sublinear_tf=True, strip_accents="unicode",
+                               vocabulary={w: i for i, w in enumerate(vocab)} if vocab else None)
+
+    @staticmethod
+    def _char_vectorizer(vocab: list[str] | None = None) -> Any:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, max_df=0.9,
+                               max_features=60000, sublinear_tf=True, lowercase=True,
+                               vocabulary={w: i for i, w in enumerate(vocab)} if vocab else None)
+
+    def fit(self, texts: Sequence[str], dim: int) -> Featurizer:
+        """Learn the TF-IDF vocabularies from the training texts."""
+        self.dim = dim
+        self._word = self._word_vectorizer().fit(texts)
+        self._char = self._char_vectorizer().fit(texts)
+        self.word_vocab = _vocab_list(self._word.vocabulary_)
+        self.char_vocab = _vocab_list(self._char.vocabulary_)
+        self.word_idf = self._word.idf_.astype(np.float32)
+        self.char_idf = self._char.idf_.astype(np.float32)
+        return self
+
+    def _vectorizers(self) -> tuple[Any, Any]:
+        if self._word is None:  # rebuilt from stored arrays
+            self._word = self._word_vectorizer(self.word_vocab)
+            self._word.idf_ = self.word_idf.astype(np.float64)
+            self._char = self._char_vectorizer(self.char_vocab)
+            self._char.idf_ = self.char_idf.astype(np.float64)
+        return self._word, self._char
+
+    def transform(self, texts: Sequence[str], embeddings: np.ndarray) -> sparse.csr_matrix:
+        """Feature matrix: [embedding | word TF-IDF | char TF-IDF | VADER], block-weighted."""
+        from voc.nlp.sentiment.vader import polarity_features
+
+        word, char = self._vectorizers()
+        texts = [t or "" for t in texts]
+        emb = np.asarray(embeddings, dtype=np.float32)
+        if emb.shape != (len(texts), self.dim):
+            raise ValueError(f"expected embeddings of shape {(len(texts), self.dim)}, "
+                             f"got {emb.shape}")
+        blocks = [
+            sparse.csr_matrix(emb * BLOCK_WEIGHTS["embedding"]),
+            word.transform(texts) * BLOCK_WEIGHTS["word"],
+            char.transform(texts) * BLOCK_WEIGHTS["char"],
+            sparse.csr_matrix(polarity_features(texts) * BLOCK_WEIGHTS["vader"]),
+        ]
+        return sparse.hstack(blocks, format="csr", dtype=np.float32)
+
+
+def _vocab_list(vocabulary: dict[str, int]) -> list[str]:
+    out = [""] * len(vocabulary)
+    for term, i in vocabulary.items():
+        out[i] = term
+    return out
+
+
+@dataclass
+class LearnedModel:
+    """A fitted model: featurizer, linear weights, temperature, prior correction."""
+
+    featurizer: Featurizer
+    coef: np.ndarray  # (3, n_features)
+    intercept: np.ndarray  # (3,)
+    temperature: float
+    prior: np.ndarray  # class frequencies in the training data
+    alpha: float
+    languages: list[str]
+    embedding_model: str
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    n_train: int = 0
+
+    def predict_proba(self, texts: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities (n, 3) in the order negative, neutral, positive."""
+        if len(texts) == 0:
+            return np.zeros((0, 3), dtype=np.float32)
+        x = self.featurizer.transform(texts, embeddings)
+        logits = np.asarray(x @ self.coef.T) + self.intercept
+        return _softmax(logits / self.temperature)
+
+    def decide(self, probs: np.ndarray) -> np.ndarray:
+        """Class ids after the prior correction (argmax of p / prior ** alpha)."""
+        return (probs / np.power(self.prior, self.alpha)).argmax(axis=1)
+
+    def to_bytes(self) -> bytes:
+        """Serialise to an ``.npz`` of plain arrays (no pickle)."""
+        f = self.featurizer
+        buf = io.BytesIO()
+        meta = {"temperature": self.temperature, "alpha": self.alpha, "dim": f.dim,
+                "languages": self.languages, "embedding_model": self.embedding_model,
+                "params": self.params, "metrics": self.metrics, "n_train": self.n_train}
+        np.savez_compressed(
+            buf, coef=self.coef.astype(np.float32), intercept=self.intercept.astype(np.float32),
+            prior=self.prior.astype(np.float64), word_vocab=np.array(f.word_vocab, dtype=str),
+            word_idf=f.word_idf, char_vocab=np.array(f.char_vocab, dtype=str),
+            char_idf=f.char_idf, meta=np.array(json.dumps(meta)),
+        )
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> LearnedModel:
+        """Load what :meth:`to_bytes` wrote (``allow_pickle=False``: arrays only)."""
+        with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            feat = Featurizer(word_vocab=[str(w) for w in z["word_vocab"]],
+                              word_idf=z["word_idf"], char_vocab=[str(w) for w in z["char_vocab"]],
+                              char_idf=z["char_idf"], dim=int(meta["dim"]))
+            return cls(featurizer=feat, coef=z["coef"], intercept=z["intercept"],
+                       temperature=float(meta["temperature"]), prior=z["prior"],
+                       alpha=float(meta["alpha"]), languages=list(meta["languages"]),
+                       embedding_model=meta["embedding_model"], params=meta["params"],
+                       metrics=meta["metrics"], n_train=int(meta["n_train"]))
+
+
+def _fit_lr(x: sparse.csr_matrix, y: np.ndarray, c: float, seed: int) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(x, y)
+
+
+def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embeddings: np.ndarray,
+                *, embedding_model: str, languages: Sequence[str | None] | None = None,
+                min_language_rows: int = 50, seed: int = 0, folds: int = 5,
+                c_grid: Sequence[float] = C_GRID) -> LearnedModel:
+    """Fit the learned classifier (the function ``voc sentiment train`` and the benchmark use).
+
+    ``labels`` are 0 negative, 1 neutral, 2 positive. Cross-validation picks ``C`` and
+    yields the out-of-fold probabilities that fit the temperature and prior correction and
+    give the stored metrics (macro recall, accuracy, ECE, Brier).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    started = time.perf_counter()
+    y = np.asarray(labels, dtype=int)
+    texts = [t or "" for t in texts]
+    if len(texts) < MIN_TRAIN:
+        raise ValueError(f"need at least {MIN_TRAIN} labelled items to train, got {len(texts)}")
+    counts = np.bincount(y, minlength=3)
+    if (counts == 0).any():
+        missing = [LABELS[i] for i in range(3) if counts[i] == 0]
+        raise ValueError(f"no training items labelled {', '.join(missing)}")
+    emb = np.asarray(embeddings, dtype=np.float32)
+    k = int(max(2, min(folds, counts.min())))
+    skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    splits = list(skf.split(np.zeros(len(y)), y))
+    # Vocabularies are fitted on each training fold so the CV figures are honest.
+    fold_x = []
+    for tr, te in splits:
+        feat = Featurizer().fit([texts[i] for i in tr], emb.shape[1])
+        fold_x.append((feat.transform([texts[i] for i in tr], emb[tr]),
+                       feat.transform([texts[i] for i in te], emb[te])))
+    best: tuple[float, float, np.ndarray] | None = None
+    for c in c_grid:
+        oof = np.zeros((len(y), 3))
+        for (tr, te), (x_tr, x_te) in zip(splits, fold_x, strict=True):
+            lr = _fit_lr(x_tr, y[tr], c, seed)
+            oof[te] = lr.decision_function(x_te)
+        prior = counts / counts.sum()
+        score = max(macro_recall(y, (_softmax(oof) / prior ** a).argmax(1)) for a in ALPHA_GRID)
+        log.debug("learned sentiment: C=%s cv macro recall %.3f", c, score)
+        if best is None or score > best[1]:
+            best = (c, score, oof)
+    assert best is not None
+    c, _, oof_logits = best
+    temperature = _fit_temperature(oof_logits, y)
+    oof_probs = _softmax(oof_logits / temperature)
+    prior = counts / counts.sum()
+    alpha = max(ALPHA_GRID, key=lambda a: (macro_recall(y, (oof_probs / prior ** a).argmax(1)),
+                                           -abs(a - 1.0)))
+    pred = (oof_probs / prior ** alpha).argmax(1)
+    metrics = {
+        "cv_folds": k, "cv_macro_recall": round(macro_recall(y, pred), 4),
+        "cv_accuracy": round(float((pred == y).mean()), 4),
+        "cv_ece": round(ece(y, oof_probs), 4), "cv_brier": round(brier(y, oof_probs), 4),
+        "cv_ece_uncalibrated": round(ece(y, _softmax(oof_logits)), 4),
+        "class_counts": {LABELS[i]: int(counts[i]) for i in range(3)},
+    }
+    feat = Featurizer().fit(texts, emb.shape[1])
+    final = _fit_lr(feat.transform(texts, emb), y, c, seed)
+    langs = _supported_languages(languages, min_language_rows)
+    metrics["train_seconds"] = round(time.perf_counter() - started, 1)
+    model = LearnedModel(
+        featurizer=feat, coef=final.coef_.astype(np.float32),
+        intercept=final.intercept_.astype(np.float32), temperature=temperature, prior=prior,
+        alpha=float(alpha), languages=langs, embedding_model=embedding_model,
+        params={"C": c, "temperature": round(temperature, 4), "alpha": alpha,
+                "block_weights": BLOCK_WEIGHTS, "seed": seed,
+                "n_word_terms": len(feat.word_vocab), "n_char_terms": len(feat.char_vocab)},
+        metrics=metrics, n_train=len(y),
+    )
+    log.info("learned sentiment fitted on %d items in %.1fs (cv macro recall %.3f, ECE %.3f)",
+             len(y), metrics["train_seconds"], metrics["cv_macro_recall"], metrics["cv_ece"])
+    return model
+
+
+def _supported_languages(languages: Sequence[str | None] | None, min_rows: int) -> list[str]:
+    if languages is None:
+        return ["*"]
+    counts: dict[str, int] = {}
+    for lang in languages:
+        if lang:
+            counts[lang] = counts.get(lang, 0) + 1
+    return sorted(lang for lang, n in counts.items() if n >= min_rows)
+
+
+class LearnedBackend:
+    """Scores with a fitted :class:`LearnedModel`; needs each item's embedding."""
+
+    def __init__(self, model: LearnedModel, version: int | None = None,
+                 embedder: Any = None) -> None:
+        self.model = model
+        self.version = version
+        self._embedder = embedder  # only used when embeddings are not passed in
+        self.name = f"learned:v{version}" if version is not None else "learned"
+
+    def supports(self, language: str | None) -> bool:
+        """Languages with enough training data, or unknown language."""
+        langs = self.model.languages
+        return language is None or "*" in langs or language in langs
+
+    def supported_languages(self) -> list[str] | None:
+        """The trained languages (None if trained without language information)."""
+        return None if "*" in self.model.languages else list(self.model.languages)
+
+    def score_many(self, texts: Sequence[str], languages: Sequence[str | None],
+                   embeddings: np.ndarray | None = None) -> list[SentimentResult]:
+        """Score = P(pos) - P(neg); label from the prior-corrected argmax."""
+        out: list[SentimentResult] = [UNSUPPORTED_RESULT] * len(texts)
+        idx = [i for i, lang in enumerate(languages) if self.supports(lang)]
+        if not idx:
+            return out
+        sub = [texts[i] for i in idx]
+        if embeddings is None:
+            if self._embedder is None:
+                raise ValueError("the learned backend needs embeddings (or an embedder)")
+            emb = self._embedder.encode(sub)
+        else:
+            emb = np.asarray(embeddings)[idx]
+        probs = self.model.predict_proba(sub, emb)
+        labels = self.model.decide(probs)
+        for j, i in enumerate(idx):
+            score = float(probs[j, 2] - probs[j, 0])
+            out[i] = SentimentResult(round(score, 4), LABELS[int(labels[j])])
+        return out

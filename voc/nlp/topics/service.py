@@ -1,0 +1,489 @@
+"""Topic service: incremental assignment, full refit, representative examples.
+
+What the pipeline calls (docs/architecture.md):
+
+- :func:`assign_pending`: streams items without a topic (and with an embedding) in
+  batches by id and assigns each to the nearest canonical topic whose calibrated
+  threshold it passes; a running mean keeps centroids current. When enough new
+  items are left over, they are clustered (BERTopic) and matched/added to the
+  registry ("incremental" clustering run).
+- :func:`refit`: re-clusters the refit window (subsampled to
+  ``VOC_TOPIC_REFIT_MAX_DOCS``; the rest is then assigned by centroid) and maps
+  the clusters back to canonical ids (Hungarian on centroid cosine), so topics keep
+  their ids, curated names, merges and hidden flags. Items that are already
+  assigned move only when clearly closer to another topic (``VOC_TOPIC_REFIT_MARGIN``),
+  which keeps the weekly refit from reshuffling history.
+- :func:`topic_examples`: items closest to a topic's centroid.
+
+Memory: assignment holds one batch of embeddings at a time; refit holds only the
+(capped) window. Everything needed to continue after a restart (centroids,
+thresholds, merges) is in the ``topics`` table: no model file is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from voc.config import Settings
+from voc.db import session_scope
+from voc.models.base import utcnow
+from voc.models.feedback import Feedback, FeedbackEmbedding
+from voc.models.topic_history import TopicRefit
+from voc.models.topics import Topic
+from voc.nlp.topics import registry as reg_mod
+from voc.nlp.topics.clustering import ClusterParams, ClusterResult, fit_clusters
+from voc.nlp.topics.matching import (
+    assign_to_centroids,
+    calibrate_threshold,
+    loo_similarities,
+    match_one_to_one,
+    normalize,
+)
+
+log = logging.getLogger(__name__)
+
+ASSIGN_BATCH = 2000
+_IN_CHUNK = 900  # ids per IN (...) list: below SQLite's variable limit
+SPLIT_MIN_SIM = 0.6  # a new cluster this close to an existing topic is recorded as split from it
+
+
+def cluster_params(settings: Settings) -> ClusterParams:
+    """Clustering parameters from settings."""
+    return ClusterParams(min_cluster_size=settings.topic_min_cluster_size,
+                         merge_threshold=settings.topic_merge_threshold,
+                         outlier_threshold=settings.topic_outlier_threshold,
+                         representation=settings.topic_representation)
+
+
+def _embedder(settings: Settings):  # noqa: ANN202
+    if settings.topic_representation != "keybert":
+        return None
+    from voc.nlp.embeddings import embedder_for
+
+    return embedder_for(settings)
+
+
+# --- incremental assignment ----------------------------------------------------
+
+
+def _pending_query(after_id: int, limit: int):  # noqa: ANN202
+    return (select(Feedback.id, Feedback.created_at, FeedbackEmbedding.vector)
+            .join(FeedbackEmbedding, FeedbackEmbedding.feedback_id == Feedback.id)
+            .where(Feedback.topic_id.is_(None), Feedback.topic_locked.is_(False),
+                   Feedback.id > after_id)
+            .order_by(Feedback.id).limit(limit))
+
+
+def assign_pending(session_factory: sessionmaker[Session], settings: Settings, *,
+                   progress: bool = False, cluster_leftovers: bool = True,
+                   batch_size: int = ASSIGN_BATCH) -> dict[str, Any]:
+    """Assign items without a topic to canonical topics by centroid similarity.
+
+    Returns counts: ``assigned``, ``unassigned`` (still pending), ``clustered`` and
+    ``new_topics`` (from clustering the leftovers), ``topics`` (active topics).
+    """
+    started = time.perf_counter()
+    with session_scope(session_factory) as s:
+        reg = reg_mod.load_registry(s, settings.topic_assign_threshold)
+    counts: dict[str, Any] = {"assigned": 0, "unassigned": 0, "clustered": 0, "new_topics": 0}
+    if reg.empty:
+        with session_scope(session_factory) as s:
+            counts["unassigned"] = _count_pending(s)
+        counts["topics"] = 0
+        return counts
+    sums: dict[int, np.ndarray] = {}
+    added: dict[int, int] = {}
+    touched: set[int] = set()
+    after = 0
+    bar = _bar(progress, "assigning")
+    while True:
+        with session_scope(session_factory) as s:
+            rows = s.execute(_pending_query(after, batch_size)).all()
+            if not rows:
+                break
+            after = rows[-1].id
+            vecs = np.stack([r.vector for r in rows])
+            res = assign_to_centroids(vecs, reg.centroids, reg.thresholds)
+            now = utcnow()
+            params = []
+            for r, idx, score, vec in zip(rows, res.index, res.score, vecs, strict=True):
+                if idx < 0:
+                    counts["unassigned"] += 1
+                    continue
+                tid = reg.targets[idx]
+                params.append({"id": r.id, "topic_id": tid, "topic_score": float(score),
+                               "topic_assigned_at": now})
+                sums[tid] = sums.get(tid, 0) + vec
+                added[tid] = added.get(tid, 0) + 1
+            if params:
+                s.execute(update(Feedback), params)
+                touched.update(p["topic_id"] for p in params)
+            counts["assigned"] += len(params)
+        if bar is not None:
+            bar.update(len(rows))
+    if bar is not None:
+        bar.close()
+    if touched:
+        with session_scope(session_factory) as s:
+            _update_running_centroids(s, sums, added)
+            reg_mod.refresh_stats(s, touched)
+    if cluster_leftovers and counts["unassigned"] >= 3 * settings.topic_min_cluster_size:
+        inc = _cluster_leftovers(session_factory, settings)
+        counts["clustered"] = inc.get("clustered", 0)
+        counts["new_topics"] = inc.get("new_topics", 0)
+        counts["unassigned"] -= inc.get("clustered", 0)
+    with session_scope(session_factory) as s:
+        counts["topics"] = s.scalar(select(func.count()).select_from(Topic)
+                                    .where(Topic.status == "active")) or 0
+    log.info("topics: assigned %d, clustered %d, %d new topics, %d unassigned in %.1fs",
+             counts["assigned"], counts["clustered"], counts["new_topics"], counts["unassigned"],
+             time.perf_counter() - started)
+    return counts
+
+
+def _count_pending(s: Session) -> int:
+    return s.scalar(select(func.count()).select_from(Feedback)
+                    .join(FeedbackEmbedding, FeedbackEmbedding.feedback_id == Feedback.id)
+                    .where(Feedback.topic_id.is_(None), Feedback.topic_locked.is_(False))) or 0
+
+
+def _update_running_centroids(s: Session, sums: dict[int, np.ndarray],
+                              added: dict[int, int]) -> None:
+    """centroid <- (centroid * size + sum of new members) / (size + new): a running mean."""
+    topics = s.execute(select(Topic.id, Topic.centroid, Topic.size)
+                       .where(Topic.id.in_(list(sums)))).all()
+    params = []
+    for t in topics:
+        n_old = max(int(t.size or 0), 0)
+        base = t.centroid if t.centroid is not None else np.zeros_like(sums[t.id])
+        cent = (base * n_old + sums[t.id]) / (n_old + added[t.id])
+        params.append({"id": t.id, "centroid": cent.astype(np.float32)})
+    if params:
+        s.execute(update(Topic), params)
+
+
+def _bar(progress: bool, desc: str):  # noqa: ANN202
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(desc=desc, unit="item")
+
+
+# --- clustering runs (refit, bootstrap, leftovers) --------------------------------
+
+
+@dataclass
+class _Docs:
+    """The documents of one clustering run (window sample or leftovers)."""
+
+    ids: np.ndarray
+    texts: list[str]
+    vectors: np.ndarray
+    created: list[datetime]
+    topic_ids: list[int | None]
+    locked: np.ndarray
+
+
+def _load_docs(s: Session, ids: Sequence[int]) -> _Docs:
+    """Texts, embeddings and current topics for ``ids`` (loaded in IN-chunks)."""
+    rows = []
+    ids = list(ids)
+    for i in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[i:i + _IN_CHUNK]
+        rows.extend(s.execute(
+            select(Feedback.id, Feedback.text, Feedback.created_at, Feedback.topic_id,
+                   Feedback.topic_locked, FeedbackEmbedding.vector)
+            .join(FeedbackEmbedding, FeedbackEmbedding.feedback_id == Feedback.id)
+            .where(Feedback.id.in_(chunk))).all())
+    rows.sort(key=lambda r: r.id)
+    dim = len(rows[0].vector) if rows else 0
+    return _Docs(ids=np.asarray([r.id for r in rows], dtype=np.int64),
+                 texts=[r.text for r in rows],
+                 vectors=(np.stack([r.vector for r in rows]) if rows
+                          else np.zeros((0, dim), dtype=np.float32)),
+                 created=[r.created_at for r in rows], topic_ids=[r.topic_id for r in rows],
+                 locked=np.asarray([bool(r.topic_locked) for r in rows], dtype=bool))
+
+
+def _window(s: Session, weeks: int) -> tuple[datetime | None, datetime | None]:
+    """The refit window: ``weeks`` back from the newest embedded item (not the wall clock,
+    so back-filled or replayed data refits the period it covers)."""
+    end = s.scalar(select(func.max(Feedback.created_at))
+                   .join(FeedbackEmbedding, FeedbackEmbedding.feedback_id == Feedback.id))
+    end = reg_mod._aware(end)
+    if end is None:
+        return None, None
+    return end - timedelta(weeks=weeks), end
+
+
+def refit(session_factory: sessionmaker[Session], settings: Settings, *,
+          window_weeks: int | None = None, progress: bool = False,
+          kind: str = "refit") -> dict[str, Any]:
+    """Re-cluster the window and map clusters back to canonical topic ids.
+
+    Returns counts: ``docs``, ``clusters``, ``matched``, ``new_topics``, ``moved``,
+    ``assigned``, ``unassigned`` and ``refit_id``.
+    """
+    started = time.perf_counter()
+    weeks = window_weeks or settings.topic_refit_window_weeks
+    with session_scope(session_factory) as s:
+        start, end = _window(s, weeks)
+        if end is None:
+            return {"docs": 0, "clusters": 0, "matched": 0, "new_topics": 0, "moved": 0,
+                    "assigned": 0, "unassigned": 0}
+        ids = list(s.scalars(
+            select(Feedback.id)
+            .join(FeedbackEmbedding, FeedbackEmbedding.feedback_id == Feedback.id)
+            .where(Feedback.created_at >= start).order_by(Feedback.id)))
+        sampled = len(ids) > settings.topic_refit_max_docs
+        if sampled:
+            # Deterministic subsample; the rest is assigned by centroid afterwards.
+            rng = np.random.default_rng(0)
+            ids = sorted(rng.choice(ids, settings.topic_refit_max_docs, replace=False).tolist())
+        docs = _load_docs(s, ids)
+        run = TopicRefit(kind=kind, window_start=start, window_end=end, n_docs=len(ids),
+                         status="running", params={"window_weeks": weeks, "sampled": sampled})
+        s.add(run)
+        s.flush()
+        run_id = run.id
+    params = cluster_params(settings)
+    result = fit_clusters(docs.texts, docs.vectors, params, _embedder(settings))
+    with session_scope(session_factory) as s:
+        counts = _apply_clusters(s, settings, docs, result, run_id, mode="refit")
+    # Items outside the sample (or still pending) get their topic by centroid.
+    after = assign_pending(session_factory, settings, progress=progress, cluster_leftovers=False)
+    counts["assigned"] += after["assigned"]
+    counts["unassigned"] = after["unassigned"]
+    counts["refit_id"] = run_id
+    with session_scope(session_factory) as s:
+        run = s.get(TopicRefit, run_id)
+        run.status = "success"
+        run.finished_at = utcnow()
+        run.n_clusters = counts["clusters"]
+        run.matched = counts["matched"]
+        run.created = counts["new_topics"]
+        run.counts = {k: v for k, v in counts.items() if isinstance(v, int | float)}
+    log.info("topic refit (%s) over %d items: %d clusters, %d matched, %d new, %d moved in %.1fs",
+             kind, counts["docs"], counts["clusters"], counts["matched"], counts["new_topics"],
+             counts["moved"], time.perf_counter() - started)
+    return counts
+
+
+def _cluster_leftovers(session_factory: sessionmaker[Session],
+                       settings: Settings) -> dict[str, Any]:
+    """Cluster pending items that fit no topic; only when enough new ones arrived since
+    the last such run (so persistent noise is not re-clustered on every step)."""
+    with session_scope(session_factory) as s:
+        last = s.scalars(select(TopicRefit).where(TopicRefit.kind == "incremental",
+                                                  TopicRefit.status == "success")
+                         .order_by(TopicRefit.id.desc()).limit(1)).first()
+        last_max = int((last.params or {}).get("max_feedback_id", 0)) if last else 0
+        ids = list(s.scalars(
+            select(Feedback.id)
+            .join(FeedbackEmbedding, FeedbackEmbedding.feedback_id == Feedback.id)
+            .where(Feedback.topic_id.is_(None), Feedback.topic_locked.is_(False))
+            .order_by(Feedback.id.desc()).limit(settings.topic_refit_max_docs)))
+        new_since = sum(1 for i in ids if i > last_max)
+        if new_since < settings.topic_min_cluster_size:
+            return {"clustered": 0, "new_topics": 0}
+        docs = _load_docs(s, sorted(ids))
+        run = TopicRefit(kind="incremental", n_docs=len(ids), status="running",
+                         params={"max_feedback_id": max(ids)})
+        s.add(run)
+        s.flush()
+        run_id = run.id
+    result = fit_clusters(docs.texts, docs.vectors, cluster_params(settings), _embedder(settings))
+    with session_scope(session_factory) as s:
+        counts = _apply_clusters(s, settings, docs, result, run_id, mode="incremental")
+        run = s.get(TopicRefit, run_id)
+        run.status = "success"
+        run.finished_at = utcnow()
+        run.n_clusters, run.matched, run.created = (counts["clusters"], counts["matched"],
+                                                    counts["new_topics"])
+        run.counts = dict(counts)
+    return {"clustered": counts["assigned"], "new_topics": counts["new_topics"]}
+
+
+def _apply_clusters(s: Session, settings: Settings, docs: _Docs, result: ClusterResult,
+                    run_id: int, *, mode: str) -> dict[str, Any]:
+    """Match clusters to the registry, create new topics, (re)assign the documents.
+
+    ``mode`` "refit": matched topics take the window's centroid and keywords and
+    already-assigned documents may move (with hysteresis); "incremental": only
+    pending documents are assigned and matched centroids move by running mean.
+    """
+    reg = reg_mod.load_registry(s, settings.topic_assign_threshold)
+    counts = {"docs": len(docs.ids), "clusters": result.k, "matched": 0, "new_topics": 0,
+              "moved": 0, "assigned": 0, "unassigned": 0}
+    cluster_topic: dict[int, int] = {}
+    events: list[dict[str, Any]] = []
+    now = utcnow()
+    if result.k:
+        sim = reg.canonical_similarity(result.centroids)
+        for row, col, _score in match_one_to_one(sim, settings.topic_match_threshold):
+            cluster_topic[row] = reg.canonical[col]
+        counts["matched"] = len(cluster_topic)
+        # Unmatched clusters big enough become new topics.
+        new_topics: list[tuple[int, Topic]] = []
+        for i in range(result.k):
+            if i in cluster_topic or result.sizes[i] < settings.topic_min_cluster_size:
+                continue
+            members = result.labels == i
+            first = min(d for d, m in zip(docs.created, members, strict=True) if m)
+            t = Topic(label=result.names[i], keywords=result.keywords[i],
+                      centroid=result.centroids[i], size=0, status="active", hidden=False,
+                      lineage=[], first_seen=first, created_at=now, updated_at=now)
+            s.add(t)
+            new_topics.append((i, t))
+        s.flush()
+        for i, t in new_topics:
+            cluster_topic[i] = t.id
+            events.append({"topic_id": t.id, "event": "created", "refit_id": run_id,
+                           "details": {"size": result.sizes[i], "kind": mode}})
+            if reg.canonical:
+                j = int(sim[i].argmax())
+                if sim[i, j] >= SPLIT_MIN_SIM:
+                    events.append({"topic_id": t.id, "event": "split_from",
+                                   "related_topic_id": reg.canonical[j], "refit_id": run_id,
+                                   "details": {"similarity": round(float(sim[i, j]), 3)}})
+        counts["new_topics"] = len(new_topics)
+        # Matched topics take the fresh keywords/label (curated_label is never touched).
+        label_params = []
+        for i, tid in cluster_topic.items():
+            if any(tid == t.id for _, t in new_topics):
+                continue
+            p = {"id": tid, "label": result.names[i], "keywords": result.keywords[i],
+                 "updated_at": now}
+            if mode == "refit":
+                p["centroid"] = result.centroids[i]
+            label_params.append(p)
+        if label_params:
+            s.execute(update(Topic), label_params)
+    # Per-document target topic.
+    reg = reg_mod.load_registry(s, settings.topic_assign_threshold)
+    target = np.full(len(docs.ids), -1, dtype=np.int64)
+    for i, tid in cluster_topic.items():
+        target[result.labels == i] = tid
+    # Documents of no kept cluster: nearest centroid with the calibrated thresholds.
+    rest = np.flatnonzero(target < 0)
+    if len(rest) and len(reg.ids):
+        res = assign_to_centroids(docs.vectors[rest], reg.centroids, reg.thresholds)
+        ok = res.index >= 0
+        target[rest[ok]] = np.asarray(reg.targets)[res.index[ok]]
+    target_of = dict(zip(reg.ids, reg.targets, strict=True))
+    unit_by_topic = dict(zip(reg.ids, reg.unit(), strict=True)) if len(reg.ids) else {}
+    vecs = normalize(docs.vectors)
+    updates = []
+    for k, fid in enumerate(docs.ids.tolist()):
+        if docs.locked[k]:
+            continue
+        cur = docs.topic_ids[k]
+        new = int(target[k])
+        if cur is not None:
+            cur = target_of.get(cur, cur)  # a merged topic's items belong to its target
+            if mode != "refit" or new < 0 or new == cur:
+                if docs.topic_ids[k] != cur:
+                    updates.append({"id": fid, "topic_id": cur, "topic_assigned_at": now})
+                continue
+            c_cur, c_new = unit_by_topic.get(cur), unit_by_topic.get(new)
+            if c_cur is not None and c_new is not None and (
+                    float(vecs[k] @ c_cur) + settings.topic_refit_margin >= float(vecs[k] @ c_new)):
+                continue  # hysteresis: not clearly closer to the new topic
+            counts["moved"] += 1
+        elif new < 0:
+            counts["unassigned"] += 1
+            continue
+        c = unit_by_topic.get(new)
+        updates.append({"id": fid, "topic_id": new, "topic_assigned_at": now,
+                        "topic_score": float(vecs[k] @ c) if c is not None else None})
+        if cur is None:
+            counts["assigned"] += 1
+    for i in range(0, len(updates), 5000):
+        s.execute(update(Feedback), updates[i:i + 5000])
+    s.flush()
+    touched = set(cluster_topic.values()) | {u["topic_id"] for u in updates}
+    _recalibrate(s, settings, docs, touched, mode)
+    reg_mod.refresh_stats(s, None if mode == "refit" else touched)
+    reg_mod.add_events(s, events)
+    return counts
+
+
+def _recalibrate(s: Session, settings: Settings, docs: _Docs, topic_ids: set[int],
+                 mode: str) -> None:
+    """Per-topic thresholds (and, for a refit, centroids) from the members in this run."""
+    if not topic_ids:
+        return
+    members: dict[int, int | None] = {}
+    # Current topic of each run document (after the updates above), fetched in chunks.
+    ids = docs.ids.tolist()
+    for i in range(0, len(ids), _IN_CHUNK):
+        members.update(dict(s.execute(select(Feedback.id, Feedback.topic_id)
+                                      .where(Feedback.id.in_(ids[i:i + _IN_CHUNK]))).all()))
+    topic_of = np.asarray([members.get(f) or -1 for f in ids], dtype=np.int64)
+    topics = {t.id: t for t in s.scalars(select(Topic).where(Topic.id.in_(list(topic_ids))))}
+    params = []
+    for tid, t in topics.items():
+        mask = topic_of == tid
+        if not mask.any():
+            continue
+        p: dict[str, Any] = {"id": tid}
+        if mode == "refit" or t.centroid is None:
+            p["centroid"] = docs.vectors[mask].mean(axis=0).astype(np.float32)
+            member_sims = loo_similarities(docs.vectors[mask])
+        else:
+            member_sims = normalize(docs.vectors[mask]) @ normalize(t.centroid)
+        p["assign_threshold"] = calibrate_threshold(member_sims, settings.topic_assign_threshold)
+        params.append(p)
+    if params:
+        s.execute(update(Topic), params)
+
+
+# --- examples ----------------------------------------------------------------------
+
+
+def topic_examples(session: Session, topic_id: int, week: str | None = None,
+                   limit: int = 5) -> list[Feedback]:
+    """Representative items of a topic (closest to its centroid), optionally in an ISO week.
+
+    ``week`` is "YYYY-Www" (UTC week bounds). Candidates are the topic's most recent
+    2,000 items in that period, ranked in memory by cosine to the centroid.
+    """
+    topic = session.get(Topic, topic_id)
+    if topic is None:
+        return []
+    q = (select(Feedback.id, FeedbackEmbedding.vector)
+         .join(FeedbackEmbedding, FeedbackEmbedding.feedback_id == Feedback.id)
+         .where(Feedback.topic_id == topic_id))
+    if week:
+        start, end = _week_bounds(week)
+        q = q.where(Feedback.created_at >= start, Feedback.created_at < end)
+    rows = session.execute(q.order_by(Feedback.created_at.desc()).limit(2000)).all()
+    if not rows:
+        return []
+    if topic.centroid is not None:
+        sims = normalize(np.stack([r.vector for r in rows])) @ normalize(topic.centroid)
+        order = np.argsort(-sims, kind="stable")[:limit]
+    else:
+        order = np.arange(min(limit, len(rows)))
+    ids = [rows[i].id for i in order]
+    items = {f.id: f for f in session.scalars(select(Feedback).where(Feedback.id.in_(ids)))}
+    return [items[i] for i in ids if i in items]
+
+
+def _week_bounds(week: str) -> tuple[datetime, datetime]:
+    """UTC bounds of ISO week "YYYY-Www"."""
+    from datetime import UTC
+
+    year, w = week.upper().split("-W")
+    start = datetime.fromisocalendar(int(year), int(w), 1).replace(tzinfo=UTC)
+    return start, start + timedelta(days=7)
