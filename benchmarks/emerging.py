@@ -66,7 +66,11 @@ def build_stream(by_cat: dict[str, list[str]], weekly: int, seed: int) -> tuple[
     cats = sorted(c for c, texts in by_cat.items() if len(texts) >= 40)
     if len(cats) < 8:
         raise SystemExit("need at least 8 categories with 40+ texts each")
-    planted = rng.sample(cats, 4)
+    # Planted events use categories of at least median size: a surge of a category with a
+    # handful of items a week is below any sensible minimum volume.
+    sizes = sorted(len(by_cat[c]) for c in cats)
+    eligible = [c for c in cats if len(by_cat[c]) >= sizes[len(sizes) // 2]]
+    planted = rng.sample(eligible, 4)
     surge1, surge2, new_cat, csat_cat = planted
     weeks = wk.previous_weeks(END_WEEK, N_WEEKS - 1) + [END_WEEK]
     base_share = {c: len(by_cat[c]) for c in cats if c != new_cat}
@@ -214,7 +218,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, required=True, help="labelled CSV: text,category")
     ap.add_argument("--json", type=Path, help="also write the figures here")
-    ap.add_argument("--weekly", type=int, default=1000, help="feedback items per week")
+    ap.add_argument("--weekly", type=int, default=1500, help="feedback items per week")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--database-url", help="use this (empty) database instead of a temp SQLite")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")

@@ -77,7 +77,16 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def worker(backend: str, data: Path, out: Path) -> None:
+#: Full-text search index on feedback.text (web area, migration 0005); dropped only for the
+#: diagnostic --without-search-index runs that show what it costs ingestion.
+_DROP_SEARCH_INDEX = {
+    "sqlite": ["DROP TRIGGER IF EXISTS feedback_fts_ai", "DROP TRIGGER IF EXISTS feedback_fts_au",
+               "DROP TRIGGER IF EXISTS feedback_fts_ad"],
+    "postgresql": ["DROP INDEX IF EXISTS ix_feedback_text_tsv"],
+}
+
+
+def worker(backend: str, data: Path, out: Path, without_search_index: bool = False) -> None:
     """One measurement in this (fresh) process: migrate a new DB, ingest, report."""
     from sqlalchemy import create_engine, text
 
@@ -98,6 +107,10 @@ def worker(backend: str, data: Path, out: Path) -> None:
     try:
         migrate.upgrade(url)
         engine = make_engine(url)
+        if without_search_index:
+            with engine.begin() as conn:
+                for stmt in _DROP_SEARCH_INDEX[backend]:
+                    conn.exec_driver_sql(stmt)
         factory = session_factory(engine)
         settings = config.load({}, database_url=url, env="test",
                                pseudonym_key="bench-key", log_level="WARNING")
@@ -112,6 +125,7 @@ def worker(backend: str, data: Path, out: Path) -> None:
             "backend": backend, "rows": result.read, "stored": result.stored,
             "quarantined": result.quarantined, "seconds": round(elapsed, 2),
             "rows_per_s": round(result.read / elapsed), "rss_before_mb": round(rss_before, 1),
+            "search_index": not without_search_index,
             "peak_rss_mb": round(_rss_mb(), 1), "growth_mb": round(_rss_mb() - rss_before, 1),
         }))
     finally:
@@ -128,11 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     parser.add_argument("--json", dest="json_out", default=str(RESULTS / "ingest.json"))
+    parser.add_argument("--without-search-index", action="store_true",
+                        help="diagnostic: drop the full-text search index/triggers first")
     parser.add_argument("--worker", nargs=3, metavar=("BACKEND", "DATA", "OUT"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(args.worker[0], Path(args.worker[1]), Path(args.worker[2]))
+        worker(args.worker[0], Path(args.worker[1]), Path(args.worker[2]),
+               args.without_search_index)
         return 0
 
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -146,8 +163,9 @@ def main(argv: list[str] | None = None) -> int:
             for backend in backends:
                 out = Path(tmp) / f"result_{backend}_{n}.json"
                 load_before = os.getloadavg()[0]
+                extra = ["--without-search-index"] if args.without_search_index else []
                 subprocess.run([sys.executable, "-m", "benchmarks.ingest", "--worker", backend,
-                                str(data), str(out)], check=True,
+                                str(data), str(out), *extra], check=True,
                                env={**os.environ, "HF_HUB_OFFLINE": "1"})
                 res = json.loads(out.read_text())
                 res.update(n=n, file_mb=round(size_mb, 1), format=args.format,

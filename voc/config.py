@@ -122,6 +122,7 @@ class Settings:
 
     # --- compliance -------------------------------------------------------
     pseudonym_key: str = ""  # HMAC key for customer_id; required in production
+    pseudonym_previous_keys: str = ""  # comma-separated retired keys: erasure still matches them
     retention_days: dict[str, int] = field(default_factory=dict)  # JSON {"ticket": 180, ...}
     raw_text_retention_days: int = 180  # feedback.text_raw dropped after N days (0 = keep)
     quarantine_retention_days: int = 90  # quarantined rows (raw payloads) deleted after N days

@@ -74,8 +74,12 @@ def index():  # noqa: ANN201
 def _form_defaults() -> dict[str, Any]:
     """A blank form, pre-filled from the query string (links from topic / verbatim pages)."""
     args = request.args
-    kind = args.get("scope_kind") or ("topics" if args.get("topic") else "topics")
+    kind = args.get("scope_kind") or "topics"
     search = {k: args.get(k, "") for k in SEARCH_KEYS} if kind == "search" else {}
+    if kind == "search" and (args.get("csat_min") or args.get("csat_max")):
+        # The verbatim explorer's CSAT range -> "min-max".
+        lo, hi = args.get("csat_min") or "1", args.get("csat_max") or "5"
+        search["csat"] = f"{lo}-{hi}"
     return {"name": "", "scope_kind": kind,
             "scope": {"topic_ids": [int(t) for t in args.getlist("topic") if t.isdigit()]
                       if kind != "search" else [], "search": search},

@@ -62,7 +62,7 @@ def sparkline(values: Sequence[float | None], *, width: int = 96, height: int = 
 
 
 def line_chart(labels: Sequence[str], values: Sequence[float | None], *, title: str,
-               fmt: str = "int", width: int = 560, height: int = 200,
+               fmt: str = "int", width: int = 420, height: int = 190,
                baseline: float | None = None, y_min: float | None = None,
                y_max: float | None = None) -> Markup:
     """A labelled line chart with axes, gridlines, point tooltips and an optional baseline."""

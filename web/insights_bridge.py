@@ -141,8 +141,23 @@ def policy_names(session: Session, settings: Settings) -> list[str]:
     return sorted(set(names))
 
 
+_TITLES_CACHE: dict[str, tuple[float, dict[str, str]]] = {}
+
+
 def policy_titles(settings: Settings) -> dict[str, str]:
-    """Policy name -> human title (name when there is no title)."""
+    """Policy name -> human title (name when there is no title); cached a few minutes."""
+    import time
+
+    key = str(settings.policy_taxonomy_path)
+    hit = _TITLES_CACHE.get(key)
+    if hit and time.monotonic() - hit[0] < _DISTINCT_TTL_S:
+        return hit[1]
+    out = _policy_titles(settings)
+    _TITLES_CACHE[key] = (time.monotonic(), out)
+    return out
+
+
+def _policy_titles(settings: Settings) -> dict[str, str]:
     fn = _fn("voc.insights.policies", "load_policies")
     if not fn:
         return {}
@@ -228,8 +243,13 @@ def topic_examples(session: Session, topic_id: int, week: str | None,
                 return items
         except Exception as exc:  # noqa: BLE001 - examples are optional on the page
             log.warning("topic_examples failed: %s", exc)
-    return list(session.scalars(select(Feedback).where(Feedback.topic_id == topic_id)
-                                .order_by(Feedback.created_at.desc()).limit(limit)))
+    from web.search import EXPIRED_TEXT
+
+    stmt = select(Feedback).where(Feedback.topic_id == topic_id, Feedback.text != EXPIRED_TEXT)
+    if week:
+        start, end = week_bounds(week, "UTC")
+        stmt = stmt.where(Feedback.created_at >= start, Feedback.created_at < end)
+    return list(session.scalars(stmt.order_by(Feedback.created_at.desc()).limit(limit)))
 
 
 def curation() -> ModuleType | None:
@@ -440,6 +460,7 @@ def distinct_values(session: Session) -> dict[str, list[str]]:
 
 
 def clear_cache() -> None:
-    """Forget cached drop-down values (tests, after big imports)."""
+    """Forget cached drop-down values and policy titles (tests, after big imports)."""
     _DISTINCT_CACHE.clear()
+    _TITLES_CACHE.clear()
 

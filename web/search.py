@@ -28,6 +28,11 @@ from sqlalchemy.orm import Session
 from voc.models.feedback import Feedback, Source
 from voc.models.web import TS_CONFIG
 
+try:
+    from voc.compliance.retention import EXPIRED_TEXT
+except ImportError:  # the compliance area is optional here
+    EXPIRED_TEXT = "[expired]"
+
 MAX_QUERY_LEN = 200
 MAX_TERMS = 12
 SENTIMENTS = ("negative", "neutral", "positive", "unsupported")
@@ -199,7 +204,8 @@ def build_query(session: Session, filters: VerbatimFilters, tz: str = "UTC", *,
                 topic_ids_for_policy: list[int] | None = None) -> Select:
     """SELECT of Feedback rows matching ``filters``, newest first (no limit)."""
     stmt = select(Feedback)
-    cond = []
+    # Items anonymised by retention have no text left to show or search.
+    cond = [Feedback.text != EXPIRED_TEXT]
     f = filters
     dialect = session.get_bind().dialect.name
     if f.q:

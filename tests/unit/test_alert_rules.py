@@ -103,3 +103,17 @@ def test_quiet_period() -> None:
     assert not should_fire(now - timedelta(hours=71), now, 72)
     assert should_fire(now - timedelta(hours=72), now, 72)
     assert should_fire(now, now, 0)
+
+
+def test_digest_due_moment_in_the_configured_timezone() -> None:
+    from voc import config
+    from voc.alerts.digest import digest_due_at, is_due
+
+    s = config.load({}, timezone="Europe/Berlin", digest_weekday=2, digest_hour=8)
+    # Wednesday 2026-11-18 08:00 Berlin = 07:00 UTC.
+    assert digest_due_at(s, datetime(2026, 11, 17, 12, tzinfo=UTC)).astimezone(UTC) == \
+        datetime(2026, 11, 18, 7, tzinfo=UTC)
+    assert not is_due(s, datetime(2026, 11, 18, 6, 59, tzinfo=UTC))
+    assert is_due(s, datetime(2026, 11, 18, 7, 0, tzinfo=UTC))
+    assert is_due(s, datetime(2026, 11, 22, 22, 0, tzinfo=UTC))  # late in the week: catch up
+    assert not is_due(s, datetime(2026, 11, 23, 6, 0, tzinfo=UTC))  # next week, before Wed

@@ -56,3 +56,13 @@ def test_retention_settings_are_validated() -> None:
                 {"VOC_QUARANTINE_RETENTION_DAYS": "-1"}, {"VOC_PURGE_BATCH_SIZE": "0"}):
         with pytest.raises(config.ConfigError):
             config.load(env)
+
+
+def test_hashes_under_retired_keys() -> None:
+    from voc.compliance.pseudonym import customer_hashes
+
+    s = _settings(pseudonym_key="new", pseudonym_previous_keys="old1, old2,,new")
+    hs = customer_hashes("c-1", s)
+    assert hs[0] == customer_hash("c-1", s) and len(hs) == 3
+    assert hs[1] == customer_hash("c-1", _settings(pseudonym_key="old1"))
+    assert customer_hashes("  ", s) == []

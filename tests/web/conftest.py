@@ -1,30 +1,76 @@
-"""Fixtures for web tests: an app on the test's rolled-back transaction, seeded data, logins."""
+"""Fixtures for web tests.
+
+The seeded dataset (users, topics, feedback, rollups and rankings computed by the real
+insights code) is built once per backend per test session in its own database; each test
+then runs inside a transaction on that database that is rolled back afterwards. The
+``session`` / ``session_factory`` fixtures are overridden here to point at that database.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.web.seed import PASSWORD, Seed, seed
+from voc.db import make_engine
 from web import create_app
 
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture
-def seeded(session) -> Seed:  # noqa: ANN001
-    data = seed(session)
-    session.commit()
-    return data
+@pytest.fixture(scope="session")
+def web_db(backend: str, db_factory) -> Iterator[tuple[str, Engine, Seed]]:  # noqa: ANN001
+    url = db_factory.create(backend)
+    engine = make_engine(url)
+    with Session(engine) as s:
+        data = seed(s)
+        s.commit()
+    yield url, engine, data
+    engine.dispose()
 
 
 @pytest.fixture
-def app(settings, session_factory, seeded) -> Flask:  # noqa: ANN001
-    settings = settings.replace(login_rate_limit="5 per minute")
-    return create_app({"VOC_SETTINGS": settings, "SESSION_FACTORY": session_factory,
+def connection(web_db):  # noqa: ANN001, ANN201
+    conn = web_db[1].connect()
+    trans = conn.begin()
+    yield conn
+    if trans.is_active:
+        trans.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session_factory(connection) -> sessionmaker[Session]:  # noqa: ANN001
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                        expire_on_commit=False)
+
+
+@pytest.fixture
+def session(session_factory) -> Iterator[Session]:  # noqa: ANN001
+    s = session_factory()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def seeded(web_db) -> Seed:  # noqa: ANN001
+    return web_db[2]
+
+
+@pytest.fixture
+def web_settings(settings, web_db):  # noqa: ANN001, ANN201
+    return settings.replace(database_url=web_db[0], login_rate_limit="5 per minute")
+
+
+@pytest.fixture
+def app(web_settings, session_factory) -> Flask:  # noqa: ANN001
+    return create_app({"VOC_SETTINGS": web_settings, "SESSION_FACTORY": session_factory,
                        "TESTING": True, "SECRET_KEY": "test-secret"})
 
 

@@ -19,10 +19,10 @@ def test_login_redirects_to_next_and_sets_safe_cookie(client, seeded):  # noqa: 
     assert client.get("/topics/").status_code == 200
 
 
-def test_secure_cookie_flag_follows_settings(settings, session_factory, seeded):  # noqa: ANN001
+def test_secure_cookie_flag_follows_settings(web_settings, session_factory, seeded):  # noqa: ANN001
     from web import create_app
 
-    app = create_app({"VOC_SETTINGS": settings.replace(session_cookie_secure=True),
+    app = create_app({"VOC_SETTINGS": web_settings.replace(session_cookie_secure=True),
                       "SESSION_FACTORY": session_factory, "TESTING": True})
     client = app.test_client()
     resp = login(client, "viewer")

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.seed import seed
 from web import search as vs
 
 
 @pytest.fixture
-def data(session):  # noqa: ANN001, ANN201
-    out = seed(session, with_users=False)
-    session.flush()
-    return out
+def data(seeded):  # noqa: ANN001, ANN201
+    return seeded
 
 
 def _texts(session, **args) -> list[str]:  # noqa: ANN001, ANN003

@@ -141,8 +141,9 @@ def _due_clause(now: datetime):  # noqa: ANN202 - SQL expression
 
 
 def claim_due(session_factory: sessionmaker[Session], now: datetime, *, limit: int = 500,
-              ids: list[int] | None = None) -> list[AlertDelivery]:
-    """Atomically mark due rows as ``sending`` for this run and return them."""
+              ids: list[int] | None = None,
+              lease: timedelta = CLAIM_LEASE) -> list[AlertDelivery]:
+    """Atomically mark due rows as ``sending`` for this run (until ``now + lease``)."""
     token = uuid.uuid4().hex
     with session_scope(session_factory) as s:
         q = select(AlertDelivery.id).where(_due_clause(now)).order_by(AlertDelivery.id).limit(limit)
@@ -154,7 +155,7 @@ def claim_due(session_factory: sessionmaker[Session], now: datetime, *, limit: i
         # Re-check the condition in the UPDATE: a concurrent run may have claimed some.
         s.execute(update(AlertDelivery)
                   .where(AlertDelivery.id.in_(due), _due_clause(now))
-                  .values(status="sending", claim_token=token, claimed_until=now + CLAIM_LEASE,
+                  .values(status="sending", claim_token=token, claimed_until=now + lease,
                           updated_at=now)
                   .execution_options(synchronize_session=False))
     with session_scope(session_factory) as s:
@@ -167,13 +168,13 @@ def _record(session_factory: sessionmaker[Session], settings: Settings, row: Ale
             stats: DeliveryStats) -> None:
     """Commit the outcome of one remote attempt as soon as it is known."""
     with session_scope(session_factory) as s:
-        _apply(s, settings, row, error, duration_ms, now, stats)
+        _apply(s, settings, s.get(AlertDelivery, row.id), row, error, duration_ms, now, stats)
 
 
-def _apply(s: Session, settings: Settings, row: AlertDelivery, error: DeliveryError | None,
-           duration_ms: int, now: datetime, stats: DeliveryStats) -> None:
-    """Write one attempt's outcome (status, backoff, attempt log) in session ``s``."""
-    d = s.get(AlertDelivery, row.id)
+def _apply(s: Session, settings: Settings, d: AlertDelivery | None, row: AlertDelivery,
+           error: DeliveryError | None, duration_ms: int, now: datetime,
+           stats: DeliveryStats) -> None:
+    """Write one attempt's outcome on ``d`` (``row`` as claimed) in session ``s``."""
     if d is None or d.claim_token != row.claim_token:
         return  # the row was re-claimed by another run after our lease expired
     d.attempts += 1
@@ -213,7 +214,7 @@ def _timed_send(notifier: Any, row: AlertDelivery, ctx: SendContext) -> tuple[An
 
 
 def process_due(session_factory: sessionmaker[Session], settings: Settings,
-                now: datetime | None = None, *, batch: int = 500,
+                now: datetime | None = None, *, batch: int = 200,
                 ids: list[int] | None = None, max_batches: int = 100) -> DeliveryStats:
     """Send every due delivery once (new, retry-due, or abandoned by a crashed run).
 
@@ -222,8 +223,13 @@ def process_due(session_factory: sessionmaker[Session], settings: Settings,
     now = now or utcnow()
     stats = DeliveryStats()
     started = time.perf_counter()
+    # The lease must outlast the worst case of a batch (every receiver hanging until its
+    # timeout), or another run could take over rows this one is still sending.
+    slowest = max(settings.webhook_timeout_s, settings.smtp_timeout_s)
+    workers = max(1, settings.alerts_send_workers)
+    lease = max(CLAIM_LEASE, timedelta(seconds=2 * (batch / workers + 1) * slowest))
     for _ in range(max_batches):
-        rows = claim_due(session_factory, now, limit=batch, ids=ids)
+        rows = claim_due(session_factory, now, limit=batch, ids=ids, lease=lease)
         if not rows:
             break
         stats.attempted += len(rows)
@@ -259,15 +265,16 @@ def _send_batch(session_factory: sessionmaker[Session], settings: Settings,
     if local:
         # In-app: notifications and their 'sent' marks commit together (exactly once).
         with session_scope(session_factory) as s:
+            # One query for the whole batch; no per-row SELECT (or autoflush) below.
+            current = {d.id: d for d in s.scalars(
+                select(AlertDelivery).where(AlertDelivery.id.in_([r.id for _, r in local])))}
             for notifier, row in local:
-                try:
-                    with s.begin_nested():
-                        notifier.send(row.payload, row.target.get("config") or {},
-                                      ctx_for(row, s))
+                try:  # the in-app notifier raises before adding anything
+                    notifier.send(row.payload, row.target.get("config") or {}, ctx_for(row, s))
                     err = None
                 except DeliveryError as exc:
                     err = exc
-                _apply(s, settings, row, err, 0, now, stats)
+                _apply(s, settings, current.get(row.id), row, err, 0, now, stats)
     if remote:
         workers = max(1, min(settings.alerts_send_workers, len(remote)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="voc-send") as pool:

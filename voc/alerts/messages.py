@@ -50,6 +50,12 @@ class AlertContent:
     def feedback_ids(self) -> list[int]:
         return [e.feedback_id for e in self.examples]
 
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict (stored with the delivery so that erasure can re-render it)."""
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "examples"}
+        out["examples"] = [vars(e).copy() for e in self.examples]
+        return out
+
 
 @dataclass
 class DigestRow:
@@ -93,7 +99,10 @@ class Message:
     unsubscribe_url: str
 
     def payload(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain dict for the delivery row (shallow: the parts are already plain data)."""
+        return {"subject": self.subject, "text": self.text, "html": self.html,
+                "webhook": self.webhook, "link": self.link,
+                "unsubscribe_url": self.unsubscribe_url}
 
 
 @lru_cache(maxsize=1)

@@ -98,4 +98,9 @@ def explorer_url(base_url: str, filters: Mapping[str, Any]) -> str:
     """Link to the verbatim explorer with the saved search's filters."""
     params = {k: (",".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
               for k, v in filters.items() if v not in (None, "", [])}
+    csat = str(params.pop("csat", "") or "")
+    if csat:  # the explorer takes a range as csat_min / csat_max
+        lo, _, hi = csat.partition("-") if "-" in csat else (min(csat.split(",")), "",
+                                                             max(csat.split(",")))
+        params["csat_min"], params["csat_max"] = lo.strip(), (hi or lo).strip()
     return f"{base_url.rstrip('/')}/verbatims?{urlencode(params)}"

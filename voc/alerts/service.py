@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +45,7 @@ from voc.db import session_scope
 from voc.models.alerts import AlertState, Subscription
 from voc.models.base import utcnow
 from voc.models.feedback import Feedback
+from voc.models.topics import Topic
 from voc.models.users import User
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ def _content(settings: Settings, week: str, f: _Firing) -> AlertContent:
 
 def _plan(settings: Settings, week: str, f: _Firing) -> list[PlannedDelivery]:
     content = _content(settings, week, f)
-    payload = {**render_alert(content).payload(), "content": _content_dict(content)}
+    payload = {**render_alert(content).payload(), "content": content.as_dict()}
     # Search alerts are keyed by the newest matched item, so new matches alert again later.
     event = f"{f.key}:{week}" if f.key != "search" else f"search:{f.cursor}"
     return [PlannedDelivery(
@@ -133,12 +134,6 @@ def _plan(settings: Settings, week: str, f: _Firing) -> list[PlannedDelivery]:
         payload=payload, subscription_id=f.sub.id, user_id=f.sub.user_id,
         topic_id=f.match.topic_id if f.match else None, week=week,
         feedback_ids=content.feedback_ids) for t in f.sub.targets]
-
-
-def _content_dict(content: AlertContent) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(content)
 
 
 def _load_subscriptions(session: Session) -> list[tuple[Subscription, User]]:
@@ -168,6 +163,7 @@ def evaluate_all(session: Session, settings: Settings, week: str | None,
             rules[sub.id] = rule_from_parts(sub.scope_kind, sub.scope, sub.condition)
         except RuleError as exc:  # saved before a rule change; skip, do not crash the run
             log.warning("subscription %s has an invalid rule (%s); skipped", sub.id, exc)
+    rules = _follow_merges(session, rules)
     policies = {}
     if any(r.scope_kind == "policies" for r in rules.values()):
         policies = weekdata.topic_policies(session, [i["topic_id"] for i in items
@@ -212,6 +208,34 @@ def evaluate_all(session: Session, settings: Settings, week: str | None,
             if f.match:
                 f.examples = examples.get(f.match.topic_id, [])
     return firings, rearm
+
+
+def _follow_merges(session: Session, rules: dict[int, Rule]) -> dict[int, Rule]:
+    """Subscribed topics that analysts merged away also watch the topic they went into."""
+    ids = {t for r in rules.values() for t in r.topic_ids}
+    if not ids:
+        return rules
+    merged: dict[int, int] = {}
+    frontier = ids
+    for _ in range(5):  # merge chains are short; bounded to be safe
+        rows = dict(session.execute(select(Topic.id, Topic.merged_into_id).where(
+            Topic.id.in_(frontier), Topic.merged_into_id.is_not(None))).all())
+        if not rows:
+            break
+        merged.update(rows)
+        frontier = set(rows.values()) - set(merged)
+    if not merged:
+        return rules
+
+    def final(t: int) -> int:
+        seen = set()
+        while t in merged and t not in seen:
+            seen.add(t)
+            t = merged[t]
+        return t
+
+    return {sid: replace(r, topic_ids=r.topic_ids | {final(t) for t in r.topic_ids})
+            if r.topic_ids else r for sid, r in rules.items()}
 
 
 def _evaluate_search(session: Session, settings: Settings, sub: Subscription, rule: Rule,

@@ -12,8 +12,9 @@ transaction:
    quarantine payloads as ``"hash:<hex>"``, matched here) and quarantined
    versions of the same items (same source and external id);
 3. scrubs alert-message copies quoting the items (``voc.alerts.store``);
-4. rebuilds the weekly rollups of the weeks the items fell in and refreshes
-   the sizes of the topics they belonged to;
+4. rebuilds the weekly rollups of the weeks the items fell in, recomputes the
+   stored rankings of those weeks (their examples name items) and refreshes the
+   sizes of the topics they belonged to;
 5. writes tombstones (one per source item, one for the customer hash) so that
    the next ingest of the same data does not bring anything back;
 6. records an ``erase`` audit entry with counts only.
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session
 import voc.models  # noqa: F401 - registers every area's tables on the metadata
 from voc import audit
 from voc.compliance import hooks
-from voc.compliance.pseudonym import customer_hash
+from voc.compliance.pseudonym import customer_hashes
 from voc.compliance.tombstones import add_tombstones
 from voc.config import Settings
 from voc.models.base import Base
@@ -63,6 +64,7 @@ class ErasureReport:
     tombstones: int = 0
     weeks_rebuilt: list[str] = field(default_factory=list)
     rollups_rebuilt: bool = True
+    weeks_reranked: int = 0  # stored rankings recomputed (their examples named erased items)
     topics_resized: int = 0
     skipped: list[str] = field(default_factory=list)  # hooks whose area is missing
     tombstone_id: int | None = None  # the customer tombstone: links the audit entry
@@ -102,20 +104,21 @@ def erase_customer(session: Session, settings: Settings, customer_id: str, actor
 
     With ``dry_run`` nothing is changed and the report says what would be removed.
     """
-    digest = customer_hash(customer_id, settings)
-    if digest is None:
+    digests = customer_hashes(customer_id, settings)
+    if not digests:
         raise ErasureError("customer id is empty")
-    return erase_by_hash(session, settings, digest, actor, dry_run=dry_run)
+    return erase_by_hash(session, settings, digests, actor, dry_run=dry_run)
 
 
-def erase_by_hash(session: Session, settings: Settings, digest: str, actor: str,
+def erase_by_hash(session: Session, settings: Settings, digests: str | Sequence[str], actor: str,
                   *, dry_run: bool = False) -> ErasureReport:
-    """Like :func:`erase_customer` for an already hashed customer id."""
+    """Like :func:`erase_customer` for already hashed customer ids (current key first)."""
     t0 = time.perf_counter()
+    digests = [digests] if isinstance(digests, str) else list(digests)
     report = ErasureReport(dry_run=dry_run)
     items = session.execute(
         select(Feedback.id, Feedback.source_id, Feedback.external_id, Feedback.created_at,
-               Feedback.topic_id).where(Feedback.customer_hash == digest)
+               Feedback.topic_id).where(Feedback.customer_hash.in_(digests))
     ).all()
     ids = [r.id for r in items]
     source_items = sorted({(r.source_id, r.external_id) for r in items})
@@ -124,7 +127,7 @@ def erase_by_hash(session: Session, settings: Settings, digest: str, actor: str,
     report.feedback = len(ids)
     report.weeks_rebuilt = weeks
 
-    quarantine_ids = _quarantine_ids(session, digest, source_items)
+    quarantine_ids = _quarantine_ids(session, digests, source_items)
     report.quarantine = len(quarantine_ids)
     # Items that only ever reached quarantine are tombstoned too: fixed later, they stay out.
     source_items = sorted(set(source_items) | _quarantine_items(session, quarantine_ids))
@@ -134,7 +137,7 @@ def erase_by_hash(session: Session, settings: Settings, digest: str, actor: str,
         if n:
             report.related[table.name] = n
     if dry_run:
-        report.tombstones = len(source_items) + 1
+        report.tombstones = len(source_items) + len(digests)
         report.duration_s = round(time.perf_counter() - t0, 3)
         return report
 
@@ -151,12 +154,19 @@ def erase_by_hash(session: Session, settings: Settings, digest: str, actor: str,
     for chunk in _chunks(quarantine_ids):
         session.execute(delete(Quarantine).where(Quarantine.id.in_(chunk))
                         .execution_options(synchronize_session=False))
-    report.tombstones, report.tombstone_id = add_tombstones(session, source_items, digest)
+    report.tombstones, report.tombstone_id = add_tombstones(session, source_items, digests[0])
+    for old_digest in digests[1:]:  # hashes under retired keys: keep those items out too
+        report.tombstones += add_tombstones(session, [], old_digest)[0]
     session.flush()
     rebuilt = hooks.rebuild_rollups(session, settings, weeks)
     if rebuilt is None:
         report.rollups_rebuilt = False
         report.skipped.append("rollups")
+    else:
+        reranked = hooks.rerank(session, settings, weeks)
+        if reranked is None:
+            report.skipped.append("rankings")
+        report.weeks_reranked = reranked or 0
     report.topics_resized = hooks.refresh_topic_sizes(session, topic_ids)
     report.duration_s = round(time.perf_counter() - t0, 3)
     audit.record(session, actor, "erase", "tombstone", report.tombstone_id,
@@ -183,13 +193,14 @@ def _referencing_tables() -> list[tuple[Table, Any]]:
     return out
 
 
-def _quarantine_ids(session: Session, digest: str,
+def _quarantine_ids(session: Session, digests: Sequence[str],
                     source_items: Sequence[tuple[int, str]]) -> list[int]:
     """Quarantined rows of the customer (by hashed id in the payload) or of their items."""
-    # Bound parameter: the digest is hex, but never build SQL from data anyway.
-    found = set(session.scalars(
-        select(Quarantine.id).where(Quarantine.raw_payload.contains(f"hash:{digest}",
-                                                                    autoescape=True))))
+    found: set[int] = set()
+    for digest in digests:
+        # Bound parameter: the digest is hex, but never build SQL from data anyway.
+        found.update(session.scalars(select(Quarantine.id).where(
+            Quarantine.raw_payload.contains(f"hash:{digest}", autoescape=True))))
     by_source: dict[int, list[str]] = {}
     for source_id, ext_id in source_items:
         by_source.setdefault(source_id, []).append(ext_id)

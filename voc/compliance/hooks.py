@@ -61,6 +61,24 @@ def rebuild_rollups(session: Session, settings: Settings, weeks: Iterable[str]) 
     return len(weeks)
 
 
+def rerank(session: Session, settings: Settings, weeks: Iterable[str]) -> int | None:
+    """Recompute stored rankings of those ``weeks`` that were ranked (their examples may
+    name erased items); None when insights' ranking is not available."""
+    weeks = set(weeks)
+    if not weeks:
+        return 0
+    rank_week = _optional("voc.insights.ranking", "rank_week")
+    ranked = _optional("voc.insights.ranking", "available_weeks")
+    if rank_week is None or ranked is None:
+        log.warning("insights ranking not available: rankings of %d weeks not refreshed",
+                    len(weeks))
+        return None
+    todo = sorted(weeks & set(ranked(session)))
+    for week in todo:
+        rank_week(session, settings, week)
+    return len(todo)
+
+
 def scrub_alerts(session: Session, feedback_ids: Collection[int]) -> int | None:
     """Remove alert-message copies quoting ``feedback_ids``; None when alerts is missing."""
     if not feedback_ids:

@@ -82,6 +82,7 @@ class RecordBuilder:
         self._dotted = {k: t for k, t in self.mapping.items() if "." in k}
         self.max_text = settings.ingest_max_text_chars
         self._hashes: dict[str, str | None] = {}
+        self._canon: dict[str, str] = {}
 
     # --- mapping -----------------------------------------------------------
     def split_fields(self, payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -109,24 +110,34 @@ class RecordBuilder:
                 for k, val in value.items():
                     attributes.setdefault(str(k), val)
                 continue
-            canon = key if key in CANONICAL_FIELDS else str(key).strip().lower()
-            if canon in CANONICAL_FIELDS and canon not in fields:
+            canon = self._canon.get(key)
+            if canon is None:  # column names repeat on every row: normalise each once
+                name = key if key in CANONICAL_FIELDS else str(key).strip().lower()
+                canon = name if name in CANONICAL_FIELDS else ""
+                if len(self._canon) < 10_000:
+                    self._canon[key] = canon
+            if canon and canon not in fields:
                 fields[canon] = value
             elif not v.is_blank(value):
                 attributes[str(key)] = value
         return fields, attributes
 
     # --- validation --------------------------------------------------------
-    def build(self, payload: Any, location: str) -> Record | Rejected:
-        """Validate one raw payload (a dict); never raises for bad data."""
+    def build(self, payload: Any, location: str, *, check_utf8: bool = True) -> Record | Rejected:
+        """Validate one raw payload (a dict); never raises for bad data.
+
+        ``check_utf8=False`` skips the scan for undecodable bytes when the connector
+        already knows there are none.
+        """
         if not isinstance(payload, Mapping):
             return Rejected(f"expected an object/row, got {type(payload).__name__}", location,
                             payload=payload)
         fields, attributes = self.split_fields(payload)
         raw_id = fields.get("id")
-        ext_id = None if v.is_blank(raw_id) else str(raw_id).strip()
+        # NUL never belongs in an id (and PostgreSQL refuses it in text).
+        ext_id = None if v.is_blank(raw_id) else str(raw_id).replace("\x00", "").strip()
         try:
-            bad = _first_invalid_utf8(fields, attributes)
+            bad = _first_invalid_utf8(fields, attributes) if check_utf8 else None
             if bad:
                 raise InvalidValue(f"invalid UTF-8 in {bad} (bytes that cannot be decoded)")
             for name in REQUIRED_FIELDS:
@@ -188,7 +199,7 @@ class RecordBuilder:
             return None
         digest = self._hashes.get(cid)
         if digest is None:
-            if len(self._hashes) > 100_000:
+            if len(self._hashes) > 20_000:  # bounded: memory stays flat
                 self._hashes.clear()
             digest = self._hashes[cid] = customer_hash(cid, self.settings)
         return digest

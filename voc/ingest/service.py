@@ -126,7 +126,7 @@ def _ingest_batch(session_factory: sessionmaker[Session], source_id: int, source
             rejected.append(Rejected(item.error, item.location,
                                      payload=builder.sanitize_payload(item.payload)))
             continue
-        built = builder.build(item.payload, item.location)
+        built = builder.build(item.payload, item.location, check_utf8=item.check_utf8)
         (records if isinstance(built, Record) else rejected).append(built)
     with session_scope(session_factory) as s:
         counts = upsert_batch(s, source_id, source_name, records, rejected, settings)

@@ -168,7 +168,7 @@ def parse_short_text(value: Any, field: str, max_len: int, *, lower: bool = Fals
         return None
     if isinstance(value, (dict, list)):
         raise InvalidValue(f"{field} must be a string, got {type(value).__name__}")
-    text = str(value).strip()
+    text = str(value).replace("\x00", "").strip()
     if lower:
         text = text.lower()
     if len(text) > max_len:

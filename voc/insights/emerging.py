@@ -147,10 +147,10 @@ def share_test(base_counts: list[float], base_totals: list[float], observed: int
     ess = max(ess, 1.0)
     a, b = m * ess, (1 - m) * ess
     expected = m * total
-    if total <= 0:
-        p = 1.0
+    if total <= 0 or observed <= expected:
+        p = None  # not above expectation: nothing to test (and the tail call is costly)
     else:
-        p = float(stats.betabinom.sf(observed - 1, total, a, b)) if observed > 0 else 1.0
+        p = float(stats.betabinom.sf(observed - 1, total, a, b))
     var = total * m * (1 - m) * (total + ess) / (1 + ess) if total > 0 else 0.0
     z = (observed - expected) / math.sqrt(var) if var > 0 else 0.0
     base_share = c / n if n else 0.0
@@ -158,7 +158,7 @@ def share_test(base_counts: list[float], base_totals: list[float], observed: int
             "ratio": round(observed / expected, 3) if expected > 0 else None,
             "baseline_share": round(base_share, 5),
             "share": round(observed / total, 5) if total else None,
-            "p_value": _p(p), "z": round(z, 2), "rho": round(rho, 4),
+            "p_value": None if p is None else _p(p), "z": round(z, 2), "rho": round(rho, 4),
             "test": "beta-binomial"}
 
 
@@ -206,8 +206,7 @@ def detect(series: Series, markets: dict[str, Series], cfg: DetectionConfig) -> 
     """Flags for one topic-week: ``series`` in the whole scope, ``markets`` per market."""
     det = Detection()
     cur = series.current
-    share = share_test([s.volume for s in series.base], series.base_totals, cur.volume,
-                       series.current_total)
+    share = volume_test(series, cfg.alpha, cfg)
     det.expected, det.ratio, det.share_p = share["expected"], share["ratio"], share["p_value"]
     market_alpha = cfg.alpha / max(1, len(markets))
 
@@ -221,8 +220,7 @@ def detect(series: Series, markets: dict[str, Series], cfg: DetectionConfig) -> 
     for code, ms in markets.items():
         if ms.current.volume < cfg.min_market_volume:
             continue
-        t = share_test([s.volume for s in ms.base], ms.base_totals, ms.current.volume,
-                       ms.current_total)
+        t = volume_test(ms, market_alpha, cfg)
         if _is_surge(t, market_alpha, cfg) and ms.current.volume >= cfg.min_market_volume:
             surging_markets[code] = t
     surge_all = cur.volume >= cfg.min_volume and _is_surge(share, cfg.alpha, cfg)
@@ -266,13 +264,43 @@ def detect(series: Series, markets: dict[str, Series], cfg: DetectionConfig) -> 
     return det
 
 
+def _drop_last_base(series: Series) -> Series:
+    return Series(topic=[*series.topic[:-2], series.topic[-1]],
+                  totals=[*series.totals[:-2], series.totals[-1]])
+
+
+def _ongoing_surge(series: Series, alpha: float, cfg: DetectionConfig) -> bool:
+    """Was last week already a significant surge against the weeks before it?"""
+    if len(series.base) < 4 or series.base[-1].volume < cfg.min_market_volume:
+        return False
+    last, earlier = series.base[-1], series.base[:-1]
+    c, n = sum(s.volume for s in earlier), sum(series.base_totals[:-1])
+    if last.volume < cfg.surge_min_ratio * (c + 0.5) / (n + 1.0) * series.base_totals[-1]:
+        return False  # cannot be a surge: skip the costly test
+    t = share_test([s.volume for s in earlier], series.base_totals[:-1], last.volume,
+                   series.base_totals[-1])
+    return _is_surge(t, alpha, cfg)
+
+
+def volume_test(series: Series, alpha: float, cfg: DetectionConfig) -> dict:
+    """This week's share vs baseline; an event already under way last week (a significant
+    surge then) is left out of the baseline, so a two-week event is not half-hidden by its
+    own first week."""
+    ongoing = _ongoing_surge(series, alpha, cfg)
+    s = _drop_last_base(series) if ongoing else series
+    t = share_test([x.volume for x in s.base], s.base_totals, s.current.volume,
+                   s.current_total)
+    t["ongoing"] = ongoing
+    return t
+
+
 def _by_size(by_market: dict[str, dict]) -> list[str]:
     return sorted(by_market, key=lambda m: (-by_market[m].get("observed_n",
                                                                by_market[m]["observed"]), m))
 
 
 def _is_surge(t: dict, alpha: float, cfg: DetectionConfig) -> bool:
-    return (t["p_value"] < alpha and t["ratio"] is not None
+    return (t["p_value"] is not None and t["p_value"] < alpha and t["ratio"] is not None
             and t["ratio"] >= cfg.surge_min_ratio)
 
 
@@ -296,12 +324,19 @@ def _sentiment(series: Series, alpha: float, cfg: DetectionConfig) -> dict | Non
     cur = series.current
     if cur.sent_n < cfg.min_volume:
         return None
-    t = share_test([s.neg_n for s in series.base], [s.sent_n for s in series.base],
-                   cur.neg_n, cur.sent_n)
+    base = series.base
+    if len(base) >= 4 and base[-1].sent_n >= cfg.min_volume:
+        prev = share_test([s.neg_n for s in base[:-1]], [s.sent_n for s in base[:-1]],
+                          base[-1].neg_n, base[-1].sent_n)
+        rise = base[-1].neg_n / base[-1].sent_n - prev["baseline_share"]
+        if prev["p_value"] is not None and prev["p_value"] < alpha and \
+                rise >= SENTIMENT_MIN_RISE:  # under way last week
+            base = base[:-1]
+    t = share_test([s.neg_n for s in base], [s.sent_n for s in base], cur.neg_n, cur.sent_n)
     base_share = t["baseline_share"]
     rise = (cur.neg_n / cur.sent_n) - base_share
-    if t["p_value"] < alpha and rise >= SENTIMENT_MIN_RISE and sum(
-            s.sent_n for s in series.base) > 0:
+    if t["p_value"] is not None and t["p_value"] < alpha and rise >= SENTIMENT_MIN_RISE and sum(
+            s.sent_n for s in base) > 0:
         return {"observed": round(cur.neg_n / cur.sent_n, 3), "expected": round(base_share, 3),
                 "rise": round(rise, 3), "observed_n": cur.sent_n, "p_value": t["p_value"],
                 "z": t["z"], "test": "beta-binomial"}
@@ -312,7 +347,13 @@ def _csat(series: Series, alpha: float, cfg: DetectionConfig) -> dict | None:
     cur = series.current
     if cur.csat_n < cfg.min_csat_responses:
         return None
-    t = csat_test(series.base, cur)
+    base = series.base
+    prev = csat_test(base[:-1], base[-1]) if len(base) >= 4 and \
+        base[-1].csat_n >= cfg.min_csat_responses else None
+    ongoing = bool(prev and prev["p_value"] < alpha and prev["drop"] >= cfg.csat_min_drop)
+    t = csat_test(base[:-1] if ongoing else base, cur)
+    if t:
+        t["ongoing"] = ongoing
     if t and t["p_value"] < alpha and t["drop"] >= cfg.csat_min_drop:
         t["observed_n"] = cur.csat_n
         return t
@@ -329,7 +370,7 @@ def _spreading(markets: dict[str, Series], alpha: float, cfg: DetectionConfig) -
             continue
         t = share_test([s.volume for s in ms.base], ms.base_totals, ms.current.volume,
                        ms.current_total)
-        if t["p_value"] < alpha:
+        if t["p_value"] is not None and t["p_value"] < alpha:
             new_markets[code] = t
     vol = sum(t["observed"] for t in new_markets.values())
     if not new_markets or vol < cfg.min_volume:

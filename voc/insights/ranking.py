@@ -113,9 +113,10 @@ def _reasons(flags: list[str], det: emerging.Detection, cur: Sums, markets: list
         s = d["surge"]
         where = "" if s.get("overall") and not s["markets"] else (
             f" in {_fmt_markets(s['markets'])}" if s["markets"] else "")
+        second = ", 2nd week" if s.get("ongoing") else ""
         if s.get("overall"):
             out.append(f"volume {s['ratio']:.1f}x baseline{where} "
-                       f"({s['observed']} vs {s['expected']:.0f} expected)")
+                       f"({s['observed']} vs {s['expected']:.0f} expected{second})")
         else:
             m0 = s["by_market"][s["markets"][0]]
             out.append(f"volume {m0['ratio']:.1f}x baseline in {_fmt_markets(s['markets'])}")
@@ -478,7 +479,8 @@ def examples_for(session: Session, week: str, topic_ids: list[int], resolver: To
              f.created_at.desc(), f.id)
     rn = func.row_number().over(partition_by=f.topic_id, order_by=order).label("rn")
     inner = select(f.id, f.topic_id, f.source_id, f.external_id, rn).where(
-        f.topic_id.in_(list(raw_to_topic)), f.created_at >= start, f.created_at < end)
+        f.topic_id.in_(list(raw_to_topic)), f.created_at >= start, f.created_at < end,
+        f.text != _expired_text())  # retention-anonymised items are not shown as examples
     if market:
         inner = inner.where(func.upper(f.market) == market.upper())
     if channel:
@@ -515,6 +517,14 @@ def _service_examples(session: Session, week: str, topic_ids: list[int],
     names = _source_names(session, {fb.source_id for v in found.values() for fb in v})
     return {tid: [{"source": names.get(fb.source_id, ""), "id": fb.external_id} for fb in v]
             for tid, v in found.items() if v}
+
+
+def _expired_text() -> str:
+    try:
+        from voc.compliance.retention import EXPIRED_TEXT
+    except ImportError:
+        return "[expired]"
+    return EXPIRED_TEXT
 
 
 def _source_names(session: Session, ids: set[int]) -> dict[int, str]:

@@ -18,6 +18,9 @@ from voc.nlp.sentiment.base import NEUTRAL_BAND
 MAX_QUOTE_CHARS = 300
 _LOCK = threading.Lock()
 _NLP: Any = None
+_ABBREVIATION_TEXT = ("mr. mrs. ms. dr. prof. st. no. nr. vs. etc. e.g. i.e. approx. z.b. bzw. "
+                      "ca. p.s. jan. feb. mar. apr. jun. jul. aug. sep. sept. oct. nov. dec.")
+_ABBREVIATIONS = frozenset(_ABBREVIATION_TEXT.split())
 # One sentence for sure: no sentence punctuation (also CJK and Devanagari) and no line break.
 _MAYBE_MANY = re.compile(r"[.!?;\n。！？।]")
 
@@ -50,9 +53,26 @@ def split_many(texts: Sequence[str], batch_size: int = 256) -> list[list[str]]:
         nlp = _pipeline()
         docs = nlp.pipe((texts[i] for i in todo), batch_size=batch_size)
         for i, doc in zip(todo, docs, strict=True):
-            sents = [s.text.strip() for s in doc.sents]
-            out[i] = [s for s in sents if s] or [texts[i].strip()]
+            sents = _merge_abbreviations([s.text.strip() for s in doc.sents if s.text.strip()])
+            out[i] = sents or [texts[i].strip()]
     return [s if s is not None else [] for s in out]
+
+
+def _merge_abbreviations(sents: list[str]) -> list[str]:
+    # the rule-based sentencizer splits after "Mr." or "e.g."; glue such stubs to what follows
+    merged: list[str] = []
+    carry = ""
+    for s in sents:
+        s = f"{carry} {s}" if carry else s
+        last = s.rsplit(" ", 1)[-1].lower()
+        if last in _ABBREVIATIONS or (len(s) <= 3 and s.endswith(".")):
+            carry = s
+            continue
+        carry = ""
+        merged.append(s)
+    if carry:
+        merged.append(carry)
+    return merged
 
 
 def split(text: str) -> list[str]:

@@ -245,3 +245,18 @@ def test_email_over_starttls_with_auth(session, planted, settings, smtp_tls_auth
     assert smtp_tls_auth_server.auth_logins == ["voc"]
     assert msg.get_body(("html",)) is not None and msg.get_body(("plain",)) is not None
     assert session.scalar(select(func.count()).select_from(AlertDeliveryAttempt)) == 2
+
+
+def test_subscription_follows_a_topic_merged_away(session, planted, alert_settings,
+                                                  session_factory) -> None:  # noqa: ANN001
+    from voc.models.topics import Topic
+
+    old = Topic(label="card refused overseas", status="merged", merged_into_id=planted.surge.id)
+    session.add(old)
+    session.flush()
+    create_subscription(session, planted.user.id, {
+        "scope_kind": "topics", "scope": {"topic_ids": [old.id]},
+        "targets": [{"type": "in_app"}]})
+    session.commit()
+    res = run_alerts(session_factory, alert_settings, week=WEEK, now=NOW)
+    assert res.fired == 1 and res.planned[0]["topic_id"] == planted.surge.id

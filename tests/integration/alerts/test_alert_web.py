@@ -91,6 +91,11 @@ def test_subscription_pages_notifications_and_delivery_log(
     form = client.get(f"/alerts/subscriptions/new?topic={planted.surge.id}")
     assert form.status_code == 200
     assert f'value="{planted.surge.id}" selected' in form.get_data(as_text=True)
+    # A saved search from the verbatim explorer pre-fills the form (its CSAT range too).
+    prefill = client.get("/alerts/subscriptions/new?scope_kind=search&q=refund&market=FR"
+                         "&csat_min=1&csat_max=2").get_data(as_text=True)
+    assert 'name="search_q" value="refund"' in prefill
+    assert 'name="search_csat" value="1-2"' in prefill
     token = _csrf(client, "/alerts/subscriptions/new")
     bad = client.post("/alerts/subscriptions/new", data={
         "csrf_token": token, "scope_kind": "topics", "topic_ids": [str(planted.surge.id)],

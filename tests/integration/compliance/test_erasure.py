@@ -54,8 +54,14 @@ def _decorate(session, settings) -> dict:  # noqa: ANN001
 def test_erase_removes_everything_and_survives_reingest(session, session_factory, settings,  # noqa: ANN001
                                                          ingested):
     from voc.ingest.service import ingest_source
+    from voc.insights.ranking import rank_week
+    from voc.insights.rollups import refresh
 
     state = _decorate(session, settings)
+    refresh(session, settings)
+    for week in ("2026-W45", "2026-W46"):
+        rank_week(session, settings, week)
+    session.commit()
     digest = customer_hash(ALICE, settings)
     # Before: Alice's text is findable, her quarantined row holds only the hash.
     assert fts_hits(session, "zebracorn") == 3
@@ -73,6 +79,7 @@ def test_erase_removes_everything_and_survives_reingest(session, session_factory
     assert report.weeks_rebuilt == ["2026-W45", "2026-W46"]
     assert report.topics_resized == 1
     assert report.rollups_rebuilt and report.skipped == []
+    assert report.weeks_reranked == 2
 
     remaining = set(session.scalars(select(Feedback.external_id)))
     assert remaining == {"t4", "t5"}
@@ -165,3 +172,18 @@ def test_other_sources_keep_their_items(session, session_factory, settings, inge
     assert session.scalar(select(func.count()).select_from(Feedback).where(
         Feedback.source_id == source_id(session, "survey"))) == 1
     assert session.scalar(select(Source.name).where(Source.name == "survey")) == "survey"
+
+
+def test_erasure_after_key_rotation_finds_items_hashed_with_the_old_key(  # noqa: ANN001
+        session, settings, ingested):
+    rotated = settings.replace(pseudonym_key="new-key",
+                               pseudonym_previous_keys=settings.pseudonym_key)
+    # Without the retired key the items stored under it are not found ...
+    assert erase_customer(session, settings.replace(pseudonym_key="new-key"), ALICE,
+                          actor="dpo", dry_run=True).feedback == 0
+    # ... with it, they are, and both hashes are tombstoned.
+    report = erase_customer(session, rotated, ALICE, actor="dpo")
+    assert report.feedback == 3 and report.tombstones == 6
+    hashes = set(session.scalars(select(Tombstone.customer_hash)
+                                 .where(Tombstone.customer_hash.isnot(None))))
+    assert hashes == {customer_hash(ALICE, settings), customer_hash(ALICE, rotated)}

@@ -299,3 +299,19 @@ def test_drop_dir_setting_registers_a_drop_source(tmp_path, settings, session_fa
     assert set(feedback_rows("drop")) == {"1"}
     again = ingest_all(session_factory, settings.replace(drop_dir=inbox))
     assert again["drop"].read == 0
+
+
+def test_nul_characters_do_not_break_a_batch(tmp_path, settings, session_factory, make_source,
+                                             feedback_rows):
+    """PostgreSQL refuses NUL in text and JSONB: it is dropped, the row and batch land."""
+    make_source("nul")
+    path = write_jsonl(tmp_path / "nul.jsonl", [
+        {"id": "n\u00001", "text": "te\u0000xt", "created_at": "2026-11-02",
+         "channel": "e\u0000mail", "note": "a\u0000b", "tags": ["x\u0000"]},
+        {"id": "plain", "text": "fine", "created_at": "2026-11-02"},
+    ])
+    result = ingest_source(session_factory, "nul", settings, path=path)
+    assert (result.stored, result.quarantined) == (2, 0)
+    row = feedback_rows("nul")["n1"]
+    assert (row.text, row.channel, row.attributes, row.tags) == ("text", "email", {"note": "ab"},
+                                                                 ["x"])

@@ -23,6 +23,7 @@ class RawItem:
     payload: Any
     location: str
     error: str | None = None  # set when the item could not even be parsed (bad JSON, ...)
+    check_utf8: bool = True  # False when the connector knows the text decoded cleanly
 
 
 @dataclass

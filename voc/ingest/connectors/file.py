@@ -24,6 +24,7 @@ from typing import Any
 
 from voc.ingest.connectors.base import Connector, RawBatch, RawItem
 from voc.ingest.errors import IngestError
+from voc.ingest.text import has_invalid_utf8
 from voc.models.base import utcnow
 
 # Survey exports carry long free text; the csv module's default cap is 128 KiB.
@@ -181,7 +182,10 @@ class FileConnector(Connector):
                 yield RawItem(payload, location, error=f"row has {len(row) - width} more "
                               f"value(s) than the header's {width} columns (unquoted delimiter?)")
                 continue
-            yield RawItem(dict(zip(header, row, strict=False)), location)
+            # One fast check per row; the builder scans fields only for suspicious rows.
+            joined = "".join(row)
+            suspect = not joined.isascii() and has_invalid_utf8(joined)
+            yield RawItem(dict(zip(header, row, strict=False)), location, check_utf8=suspect)
 
     def _read_jsonl(self, path: Path, stream: io.TextIOBase) -> Iterator[RawItem]:
         for number, line in enumerate(stream, start=1):
@@ -194,7 +198,10 @@ class FileConnector(Connector):
             except ValueError as exc:
                 yield RawItem(line[:2000], location, error=f"invalid JSON: {exc}")
                 continue
-            yield RawItem(payload, location)
+            # Undecodable bytes, or JSON escapes of lone surrogates ("\udc80").
+            suspect = "\\ud" in line or "\\uD" in line or (
+                not line.isascii() and has_invalid_utf8(line))
+            yield RawItem(payload, location, check_utf8=suspect)
 
     def _progress_bar(self, path: Path, size: int):  # noqa: ANN202
         if not self.progress or size < _PROGRESS_MIN_BYTES:

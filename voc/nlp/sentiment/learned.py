@@ -43,7 +43,7 @@ from voc.nlp.sentiment.base import (
 
 log = logging.getLogger(__name__)
 
-C_GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
+C_GRID = (0.5, 1.0, 2.0)
 ALPHA_GRID = tuple(round(a * 0.1, 1) for a in range(0, 16))
 #: Relative weights of the feature blocks (embedding rows and TF-IDF rows are unit-norm).
 BLOCK_WEIGHTS = {"embedding": 1.0, "word": 1.0, "char": 1.0, "vader": 0.5}
@@ -157,10 +157,16 @@ class Featurizer:
             self._char.idf_ = self.char_idf.astype(np.float64)
         return self._word, self._char
 
-    def transform(self, texts: Sequence[str], embeddings: np.ndarray) -> sparse.csr_matrix:
-        """Feature matrix: [embedding | word TF-IDF | char TF-IDF | VADER], block-weighted."""
+    def transform(self, texts: Sequence[str], embeddings: np.ndarray,
+                  polarity: np.ndarray | None = None) -> sparse.csr_matrix:
+        """Feature matrix: [embedding | word TF-IDF | char TF-IDF | VADER], block-weighted.
+
+        ``polarity`` may pass precomputed VADER features (cross-validation reuses them).
+        """
         from voc.nlp.sentiment.vader import polarity_features
 
+        if polarity is None:
+            polarity = polarity_features(texts)
         word, char = self._vectorizers()
         texts = [t or "" for t in texts]
         emb = np.asarray(embeddings, dtype=np.float32)
@@ -171,7 +177,7 @@ class Featurizer:
             sparse.csr_matrix(emb * BLOCK_WEIGHTS["embedding"]),
             word.transform(texts) * BLOCK_WEIGHTS["word"],
             char.transform(texts) * BLOCK_WEIGHTS["char"],
-            sparse.csr_matrix(polarity_features(texts) * BLOCK_WEIGHTS["vader"]),
+            sparse.csr_matrix(np.asarray(polarity) * BLOCK_WEIGHTS["vader"]),
         ]
         return sparse.hstack(blocks, format="csr", dtype=np.float32)
 
@@ -249,7 +255,7 @@ def _fit_lr(x: sparse.csr_matrix, y: np.ndarray, c: float, seed: int) -> Any:
 
 def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embeddings: np.ndarray,
                 *, embedding_model: str, languages: Sequence[str | None] | None = None,
-                min_language_rows: int = 50, seed: int = 0, folds: int = 5,
+                min_language_rows: int = 50, seed: int = 0, folds: int = 4,
                 c_grid: Sequence[float] = C_GRID) -> LearnedModel:
     """Fit the learned classifier (the function ``voc sentiment train`` and the benchmark use).
 
@@ -272,12 +278,15 @@ def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embedd
     k = int(max(2, min(folds, counts.min())))
     skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     splits = list(skf.split(np.zeros(len(y)), y))
+    from voc.nlp.sentiment.vader import polarity_features
+
+    polarity = polarity_features(texts)
     # Vocabularies are fitted on each training fold so the CV figures are honest.
     fold_x = []
     for tr, te in splits:
         feat = Featurizer().fit([texts[i] for i in tr], emb.shape[1])
-        fold_x.append((feat.transform([texts[i] for i in tr], emb[tr]),
-                       feat.transform([texts[i] for i in te], emb[te])))
+        fold_x.append((feat.transform([texts[i] for i in tr], emb[tr], polarity[tr]),
+                       feat.transform([texts[i] for i in te], emb[te], polarity[te])))
     best: tuple[float, float, np.ndarray] | None = None
     for c in c_grid:
         oof = np.zeros((len(y), 3))
@@ -305,7 +314,7 @@ def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embedd
         "class_counts": {LABELS[i]: int(counts[i]) for i in range(3)},
     }
     feat = Featurizer().fit(texts, emb.shape[1])
-    final = _fit_lr(feat.transform(texts, emb), y, c, seed)
+    final = _fit_lr(feat.transform(texts, emb, polarity), y, c, seed)
     langs = _supported_languages(languages, min_language_rows)
     metrics["train_seconds"] = round(time.perf_counter() - started, 1)
     model = LearnedModel(

@@ -40,6 +40,7 @@ class ClusterParams:
     n_neighbors: int = 15
     n_components: int = 5
     selection: str = "leaf"  # HDBSCAN cluster_selection_method
+    allow_single_cluster: bool = False  # True when clustering leftovers (one new theme is common)
     merge_threshold: float = 0.9  # merge clusters whose centroids are this similar
     outlier_threshold: float = 0.3  # min cosine to the nearest centroid to rescue an outlier
     random_state: int = 42
@@ -85,6 +86,7 @@ class RefinedHDBSCAN:
         p = self.params
         labels = hdbscan.HDBSCAN(min_cluster_size=p.min_cluster_size, min_samples=p.min_samples,
                                  cluster_selection_method=p.selection,
+                                 allow_single_cluster=p.allow_single_cluster,
                                  core_dist_n_jobs=1).fit(X).labels_.astype(np.int64)
         labels = merge_near_duplicates(self.embeddings, labels, p.merge_threshold)
         labels = rescue_outliers(self.embeddings, labels, p.outlier_threshold)

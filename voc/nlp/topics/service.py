@@ -22,6 +22,7 @@ thresholds, merges) is in the ``topics`` table: no model file is needed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -302,7 +303,8 @@ def _cluster_leftovers(session_factory: sessionmaker[Session],
         s.add(run)
         s.flush()
         run_id = run.id
-    result = fit_clusters(docs.texts, docs.vectors, cluster_params(settings), _embedder(settings))
+    params = dataclasses.replace(cluster_params(settings), allow_single_cluster=True)
+    result = fit_clusters(docs.texts, docs.vectors, params, _embedder(settings))
     with session_scope(session_factory) as s:
         counts = _apply_clusters(s, settings, docs, result, run_id, mode="incremental")
         run = s.get(TopicRefit, run_id)

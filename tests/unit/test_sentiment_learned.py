@@ -1,0 +1,103 @@
+"""The learned classifier: fitting, calibration metrics, safe round trip, backend rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voc.nlp.sentiment import UNSUPPORTED
+from voc.nlp.sentiment.learned import (
+    LearnedBackend,
+    LearnedModel,
+    brier,
+    csat_to_label,
+    ece,
+    fit_learned,
+    macro_recall,
+)
+
+POS = ["love the new app", "great support, thanks", "fast delivery, very happy",
+       "works perfectly now", "excellent service and friendly staff"]
+NEG = ["the app keeps crashing", "terrible support, never again", "delivery late and broken",
+       "refund still missing", "awful, I want to cancel"]
+NEU = ["I changed my address", "the parcel came on monday", "question about my invoice",
+       "where do I find the settings", "I ordered two items"]
+
+
+def synthetic(n_per_class: int = 30, seed: int = 0):  # noqa: ANN201
+    rng = np.random.default_rng(seed)
+    texts, labels, vecs = [], [], []
+    centers = rng.normal(size=(3, 16))
+    for label, pool in ((0, NEG), (1, NEU), (2, POS)):
+        for i in range(n_per_class):
+            texts.append(f"{pool[i % len(pool)]} #{i}")
+            labels.append(label)
+            v = centers[label] + rng.normal(scale=1.5, size=16)
+            vecs.append(v / np.linalg.norm(v))
+    return texts, np.array(labels), np.array(vecs, dtype=np.float32)
+
+
+def test_csat_weak_labels():
+    assert [csat_to_label(c) for c in (1, 2, 3, 4, 5)] == [0, 0, 1, 2, 2]
+    assert csat_to_label(0) is None and csat_to_label(None) is None
+
+
+def test_metrics_helpers():
+    y = np.array([0, 1, 2, 2])
+    assert macro_recall(y, np.array([0, 1, 2, 0])) == pytest.approx((1 + 1 + 0.5) / 3)
+    perfect = np.eye(3)[y]
+    assert brier(y, perfect) == 0.0 and ece(y, perfect) == 0.0
+
+
+@pytest.fixture(scope="module")
+def model() -> LearnedModel:
+    texts, labels, emb = synthetic()
+    langs = ["en"] * 80 + ["de"] * 10
+    return fit_learned(texts, labels, emb, embedding_model="test-emb", languages=langs,
+                       min_language_rows=20, c_grid=(1.0,), folds=3)
+
+
+def test_fit_reports_cross_validated_calibrated_metrics(model: LearnedModel):
+    m = model.metrics
+    assert m["class_counts"] == {"negative": 30, "neutral": 30, "positive": 30}
+    assert m["cv_macro_recall"] >= 0.8  # the classes are separable by words
+    assert 0.0 <= m["cv_ece"] <= 0.25 and 0.0 <= m["cv_brier"] <= 1.0
+    assert model.temperature > 0 and model.params["C"] == 1.0
+    assert model.languages == ["en"]  # "de" had fewer than min_language_rows
+    assert model.n_train == 90
+
+
+def test_round_trip_without_pickle(model: LearnedModel):
+    texts, _, emb = synthetic(seed=1)
+    blob = model.to_bytes()
+    again = LearnedModel.from_bytes(blob)
+    np.testing.assert_allclose(model.predict_proba(texts, emb), again.predict_proba(texts, emb),
+                               atol=1e-5)
+    assert again.languages == model.languages and again.metrics == model.metrics
+    with np.load(__import__("io").BytesIO(blob), allow_pickle=False) as z:
+        assert all(z[k].dtype != object for k in z.files)
+
+
+def test_backend_scores_and_refuses_untrained_languages(model: LearnedModel):
+    backend = LearnedBackend(model, version=3)
+    assert backend.name == "learned:v3" and backend.supported_languages() == ["en"]
+    texts, labels, emb = synthetic(n_per_class=5, seed=2)
+    langs = ["en"] * 14 + ["fr"]
+    res = backend.score_many(texts, langs, embeddings=emb)
+    assert res[-1].label == UNSUPPORTED and res[-1].score is None
+    scored = res[:-1]
+    assert all(-1 <= r.score <= 1 for r in scored)
+    accuracy = np.mean([r.label == ("negative", "neutral", "positive")[y]
+                        for r, y in zip(scored, labels[:-1], strict=True)])
+    assert accuracy >= 0.8
+    pos = [r.score for r, y in zip(scored, labels, strict=False) if y == 2]
+    neg = [r.score for r, y in zip(scored, labels, strict=False) if y == 0]
+    assert min(pos) > max(neg)  # score = P(pos) - P(neg) orders the classes
+
+
+def test_refuses_too_little_or_one_sided_data():
+    texts, labels, emb = synthetic(n_per_class=20)
+    with pytest.raises(ValueError, match="labelled negative"):
+        fit_learned(texts[20:], labels[20:], emb[20:], embedding_model="e")
+    with pytest.raises(ValueError, match="at least"):
+        fit_learned(texts[:5], labels[:5], emb[:5], embedding_model="e")
