@@ -72,7 +72,7 @@ class _CachedEmbedder:
 
 
 def _store(session_factory, texts: list[str], created: list[datetime],  # noqa: ANN001
-           offset: int) -> None:
+           rows: list[int]) -> None:
     """Insert rows as feedback of a 'bench' source through the ORM (bulk)."""
     import hashlib
 
@@ -88,11 +88,11 @@ def _store(session_factory, texts: list[str], created: list[datetime],  # noqa: 
             s.add(src)
             s.flush()
         s.execute(insert(Feedback), [
-            {"source_id": src.id, "external_id": str(offset + i), "kind": "ticket",
+            {"source_id": src.id, "external_id": str(r), "kind": "ticket",
              "created_at": c, "text": t, "content_hash": hashlib.sha256(t.encode()).hexdigest(),
              "tags": [], "attributes": {}, "language": "en", "language_detected": False,
              "topic_locked": False}
-            for i, (t, c) in enumerate(zip(texts, created, strict=True))])
+            for r, t, c in zip(rows, texts, created, strict=True)])
 
 
 def _topics_by_row(session_factory, n: int) -> np.ndarray:  # noqa: ANN001
@@ -128,7 +128,7 @@ def _pipeline(db_dir: str, settings_over: dict, texts: list[str], vectors: np.nd
     embedder = _CachedEmbedder("all-MiniLM-L6-v2/sbert", texts, vectors)
     out = {"phases": []}
     for rows, refit in phases:
-        _store(factory, [texts[i] for i in rows], [created[i] for i in rows], offset=rows[0])
+        _store(factory, [texts[i] for i in rows], [created[i] for i in rows], rows)
         t0 = time.perf_counter()
         enrich_pending(factory, settings, embedder=embedder)
         t1 = time.perf_counter()

@@ -232,8 +232,9 @@ def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subproces
     env = {**os.environ, "VOC_DATABASE_URL": url, "VOC_SECRET_KEY": "bench-secret",
            "VOC_LOG_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads),
-         "-k", "gthread", "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+        [sys.executable, "-m", "gunicorn", "--preload", "-w", str(workers),
+         "--threads", str(threads), "-k", "gthread", "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning", "wsgi:app"],
         cwd=ROOT, env=env, start_new_session=True)
     import requests
 
@@ -346,9 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--weeks", type=int, default=52)
-    ap.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn workers (2 cores)")
     ap.add_argument("--gthreads", type=int, default=2, help="threads per gunicorn worker")
-    ap.add_argument("--threads", type=int, default=8, help="concurrent clients")
+    ap.add_argument("--threads", type=int, default=4, help="concurrent clients")
     ap.add_argument("--requests", type=int, default=300, help="max requests per scenario")
     ap.add_argument("--seconds", type=float, default=60, help="max seconds per scenario")
     ap.add_argument("--json", dest="json_out", default=None)

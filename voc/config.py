@@ -66,11 +66,11 @@ class Settings:
     sentiment_train_max_rows: int = 50000  # newest CSAT-labelled items used by training
     sentiment_min_language_rows: int = 50  # learned: languages with fewer rows are unsupported
     topic_assign_threshold: float = 0.55
-    topic_min_cluster_size: int = 12
+    topic_min_cluster_size: int = 15
     topic_refit_window_weeks: int = 12
     # topics: see voc/nlp/topics/ (matching.py documents the threshold calibration)
     topic_match_threshold: float = 0.7  # min centroid cosine to keep a topic's id on refit
-    topic_outlier_threshold: float = 0.3  # min cosine to rescue a clustering outlier
+    topic_outlier_threshold: float = 0.6  # min cosine to rescue a clustering outlier
     topic_merge_threshold: float = 0.9  # clusters with centroids this similar are merged
     topic_refit_margin: float = 0.05  # on refit an item moves only if clearly closer elsewhere
     topic_refit_max_docs: int = 50000  # refit subsamples the window to this many items
@@ -119,6 +119,7 @@ class Settings:
     alerts_retry_base_s: float = 60.0  # backoff: base * 2**(attempt-1), capped at 6 h
     alerts_send_workers: int = 4  # parallel sends, so one hanging receiver blocks nobody
     digest_top_n: int = 10  # forum-ranking rows in the weekly digest
+    webhook_allowed_hosts: str = ""  # comma-separated host suffixes (hooks.slack.com); "" = any
 
     # --- compliance -------------------------------------------------------
     pseudonym_key: str = ""  # HMAC key for customer_id; required in production

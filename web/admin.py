@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from voc import accounts
 from voc.models.feedback import Quarantine
 from voc.models.runs import PipelineRun
+from voc.models.users import User
 from web.auth import current_user, role_required
 from web.db import get_session
 
@@ -121,12 +122,21 @@ def create_user():  # noqa: ANN201
     return redirect(url_for("admin.users"))
 
 
-@bp.route("/users/<username>/role", methods=["POST"])
+def _username(user_id: int) -> str:
+    # URLs carry the numeric id, never the username (which may be an e-mail address).
+    user = get_session().get(User, user_id)
+    if user is None:
+        abort(404)
+    return user.username
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"])
 @role_required("admin")
-def set_role(username: str):  # noqa: ANN201
+def set_role(user_id: int):  # noqa: ANN201
     """Change a user's role or disable/enable them."""
     session = get_session()
     me = current_user()
+    username = _username(user_id)
     try:
         if username == me.username:
             raise accounts.AccountError("you cannot change your own role or access")
@@ -144,11 +154,12 @@ def set_role(username: str):  # noqa: ANN201
     return redirect(url_for("admin.users"))
 
 
-@bp.route("/users/<username>/token", methods=["POST"])
+@bp.route("/users/<int:user_id>/token", methods=["POST"])
 @role_required("admin")
-def issue_token(username: str):  # noqa: ANN201
+def issue_token(user_id: int):  # noqa: ANN201
     """Issue an API token; it is shown once on the resulting page."""
     session = get_session()
+    username = _username(user_id)
     try:
         issued = accounts.issue_token(session, username, (request.form.get("name") or "web")[:100],
                                       actor=current_user().username)

@@ -105,7 +105,9 @@ def audit_csv() -> Response:
     session = get_session()
     filters = _audit_filter()
     audit.record(session, _actor(), "audit.export", "audit_log", None, format="csv",
-                 **{f"filter_{k}": v for k, v in request.args.items() if v})
+                 **{f"filter_{k}": request.args[k][:100] for k in ("since", "until", "actor",
+                                                                   "action")
+                    if request.args.get(k)})
     session.commit()
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     return Response(stream_with_context(iter_csv(session, filters)), mimetype="text/csv",

@@ -10,7 +10,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -27,6 +26,7 @@ bp = Blueprint("dashboard", __name__)
 
 FILTER_KEYS = ("market", "channel", "kind", "policy")
 KINDS = ("ticket", "survey", "review", "chat")
+TOP_DEFAULT = 25
 
 
 def ranking_state() -> dict[str, Any]:
@@ -68,18 +68,18 @@ def ranking():  # noqa: ANN201
     state = ranking_state()
     session = get_session()
     items = _items(state) if state["tab"] == "topics" else []
+    # The forum discusses the top issues; the long tail is one click away.
+    show_all = request.args.get("top") == "all"
+    total = len(items)
+    if not show_all:
+        items = items[:TOP_DEFAULT]
     policy_items = ib.load_policy_ranking(session, state["week"]) \
         if state["week"] and state["tab"] == "policies" else []
-    options = ib.distinct_values(session) if not current_app.testing else _options_uncached()
+    options = ib.distinct_values(session)
     options["policies"] = sorted(ib.policy_titles(get_settings()).items(),
                                  key=lambda kv: kv[1].lower())
     return render_template("dashboard/ranking.html", items=items, policy_items=policy_items,
-                           options=options, kinds=KINDS, **state)
-
-
-def _options_uncached() -> dict[str, list[str]]:
-    ib.clear_cache()
-    return ib.distinct_values(get_session())
+                           options=options, kinds=KINDS, total=total, **state)
 
 
 @bp.route("/ranking.csv")

@@ -68,8 +68,37 @@ def shift_week(week: str, delta: int) -> str:
     return f"{y:04d}-W{w:02d}"
 
 
-def available_weeks(session: Session, settings: Settings) -> list[str]:
-    """Weeks with a ranking (newest first); else weeks that hold feedback."""
+_WEEKS_CACHE: dict[str, tuple[float, list[str]]] = {}
+#: Every page needs the week list; a new week appears at most once per pipeline run.
+WEEKS_TTL_S = 30.0
+
+
+def available_weeks(session: Session, settings: Settings, *, cache: bool = True) -> list[str]:
+    """Weeks with a ranking (newest first); else weeks that hold feedback.
+
+    Cached per process for :data:`WEEKS_TTL_S` seconds when ``cache`` (pages pass
+    ``cache=not app.testing``).
+    """
+    import time
+
+    key = settings.database_url
+    hit = _WEEKS_CACHE.get(key) if cache else None
+    if hit and time.monotonic() - hit[0] < WEEKS_TTL_S:
+        return hit[1]
+    weeks = _available_weeks(session, settings)
+    if cache and weeks:
+        _WEEKS_CACHE[key] = (time.monotonic(), weeks)
+    return weeks
+
+
+def warm_up() -> None:
+    """Import the insights and topics modules now (gunicorn preload), not on a first request."""
+    for name in ("voc.insights.ranking", "voc.insights.topic_stats", "voc.insights.policies",
+                 "voc.nlp.topics.service", "voc.nlp.topics.curation"):
+        _module(name)
+
+
+def _available_weeks(session: Session, settings: Settings) -> list[str]:
     fn = _fn("voc.insights.ranking", "available_weeks")
     if fn:
         weeks = list(fn(session))
@@ -112,6 +141,24 @@ def load_ranking(session: Session, settings: Settings, week: str, *, market: str
             return [_as_dict(i) for i in items]
     return _fallback_ranking(session, settings, week, market=market, channel=channel, kind=kind,
                              limit=limit)
+
+
+def ranking_item(session: Session, settings: Settings, week: str,
+                 topic_id: int) -> dict[str, Any] | None:
+    """One topic's entry in the week's overall ranking (one indexed row, not the whole list)."""
+    model = getattr(_module("voc.models.insights"), "Ranking", None)
+    to_item = _fn("voc.insights.ranking", "row_to_item")
+    if model is not None and to_item is not None:
+        row = session.scalar(select(model).where(model.week == week, model.scope == "all",
+                                                 model.topic_id == topic_id))
+        if row is not None:
+            return to_item(row)
+        if _has_rankings(session):
+            return None
+    for item in load_ranking(session, settings, week):
+        if item.get("topic_id") == topic_id:
+            return item
+    return None
 
 
 def load_policy_ranking(session: Session, week: str) -> list[dict[str, Any]]:
@@ -201,6 +248,18 @@ def topic_trend(session: Session, settings: Settings, topic_id: int, week: str |
 def topic_breakdown(session: Session, settings: Settings, topic_id: int,
                     week: str | None) -> dict[str, list[tuple[str, float]]]:
     """Volume by market and by channel for ``week`` (all time when None)."""
+    load_sums = _fn("voc.insights.rollups", "load_sums")
+    resolver = _fn("voc.insights.rollups", "topic_resolver")
+    if load_sums and resolver and week and _has_rankings(session):
+        # Only the two splits the page shows, from the stored rollups (topic_breakdown also
+        # computes per-dimension totals and kinds: three times the queries).
+        members = resolver(session).members(topic_id)
+        out = {}
+        for key, dim in (("markets", "market"), ("channels", "channel")):
+            sums = load_sums(session, [week], (dim,), topic_ids=members)
+            out[key] = sorted(((str(k[0] or "unknown"), float(v.volume)) for k, v in sums.items()
+                               if v.volume), key=lambda kv: -kv[1])
+        return out
     fn = _fn("voc.insights.topic_stats", "topic_breakdown")
     if fn and week:
         data = _as_dict(fn(session, topic_id, week))
@@ -463,4 +522,5 @@ def clear_cache() -> None:
     """Forget cached drop-down values and policy titles (tests, after big imports)."""
     _DISTINCT_CACHE.clear()
     _TITLES_CACHE.clear()
+    _WEEKS_CACHE.clear()
 

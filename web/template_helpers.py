@@ -78,7 +78,14 @@ def url_with(**changes: Any) -> str:
 
 
 def nav_items() -> list[tuple[str, str, str]]:
-    """(endpoint, label, required role) for the links the current app has."""
+    """(endpoint, label, required role) for the links the current app has (computed once)."""
+    cached = current_app.config.get("VOC_NAV_ITEMS")
+    if cached is None:
+        cached = current_app.config["VOC_NAV_ITEMS"] = _nav_items()
+    return cached
+
+
+def _nav_items() -> list[tuple[str, str, str]]:
     bps = set(current_app.config.get("VOC_BLUEPRINTS", []))
     items = [("dashboard.ranking", "Ranking", "viewer"), ("topics.index", "Topics", "viewer"),
              ("verbatims.search", "Verbatims", "viewer")]
@@ -105,6 +112,12 @@ def _index_endpoint(bp: str) -> str | None:
 def init_app(app: Flask) -> None:
     """Register filters, globals and HTML error pages."""
     from web.auth import current_user, has_role
+
+    if app.testing:
+        from web import insights_bridge
+
+        # Tests change data between requests; per-process caches must not hide that.
+        app.before_request(insights_bridge.clear_cache)
 
     app.jinja_env.filters.update(pct=fmt_pct, num=fmt_num, change=fmt_change, dt=fmt_dt)
     app.jinja_env.globals.update(

@@ -70,20 +70,37 @@ def detail(topic_id: int):  # noqa: ANN201
             select(Topic.id, func.coalesce(Topic.curated_label, Topic.label))
             .where(Topic.id != topic_id, Topic.status != "merged")
             .order_by(func.coalesce(Topic.curated_label, Topic.label)).limit(1000)))
+    lineage = _lineage(topic.lineage)
+    related_ids = {e["topic_id"] for e in lineage if isinstance(e.get("topic_id"), int)}
+    history = _history(session, topic_id) if has_role("analyst") else []
+    related_ids |= {e.related_topic_id for e in history if e.related_topic_id}
+    related = dict(session.execute(
+        select(Topic.id, func.coalesce(Topic.curated_label, Topic.label))
+        .where(Topic.id.in_(related_ids))).all()) if related_ids else {}
     return render_template(
         "topics/detail.html", topic=topic, week=week, weeks=weeks, trend=trend, labels=labels,
         breakdown=breakdown, drivers=drivers, policies=policies, examples=examples,
         quotes=quotes, merged_from=merged_from, item=ranking_item, others=others,
-        lineage=_lineage(topic.lineage))
+        lineage=lineage, history=history, related=related)
 
 
 def _ranking_item(session: Any, settings: Any, week: str | None, topic_id: int) -> dict | None:
     if not week:
         return None
-    for item in ib.load_ranking(session, settings, week):
-        if item.get("topic_id") == topic_id:
-            return item
-    return None
+    return ib.ranking_item(session, settings, week, topic_id)
+
+
+def _history(session: Any, topic_id: int) -> list[Any]:
+    """Lineage and curation events (who renamed, merged, hid), newest first."""
+    mod = ib.curation()
+    fn = getattr(mod, "topic_events", None) if mod else None
+    if fn is None:
+        return []
+    try:
+        return list(fn(session, topic_id, limit=20))
+    except Exception as exc:  # noqa: BLE001 - history is secondary on the page
+        log.warning("topic history unavailable: %s", exc)
+        return []
 
 
 def _lineage(entries: Any) -> list[dict[str, Any]]:

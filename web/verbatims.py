@@ -11,7 +11,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -70,8 +69,6 @@ def search():  # noqa: ANN201
         topic_ids.add(filters.topic_id)
     labels = _topic_labels(session, topic_ids)
     sources = dict(session.execute(select(Source.id, Source.name)).all())
-    if current_app.testing:
-        ib.clear_cache()
     options = ib.distinct_values(session)
     options["policies"] = sorted(ib.policy_titles(settings).items(),
                                  key=lambda kv: kv[1].lower())

@@ -165,3 +165,14 @@ def test_session_cookie_flags(settings, session_factory, session) -> None:  # no
 def test_python_runs_with_hash_randomisation_defaults() -> None:
     """Sanity: the interpreter used by CI is the venv's (pinned dependencies)."""
     assert ".venv" in sys.prefix or sys.prefix != sys.base_prefix
+
+
+def test_no_unsafe_deserialisation_or_shell() -> None:
+    """No pickle/yaml.load/eval/shell=True/unverified TLS in the app's code."""
+    risky = re.compile(r"shell\s*=\s*True|pickle\.loads?\(|yaml\.load\(|(?<![\w.])eval\(|"
+                       r"(?<![\w.])exec\(|allow_pickle\s*=\s*True|torch\.load\(|verify\s*=\s*False|"
+                       r"_create_unverified_context|joblib\.load\(")
+    found = [f"{p.relative_to(ROOT)}:{n}" for p in _code_files(".py")
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if risky.search(line)]
+    assert found == [], found

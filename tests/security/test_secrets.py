@@ -93,3 +93,39 @@ def test_production_requires_real_secrets() -> None:
     with pytest.raises(config.ConfigError):
         config.load({**base, "VOC_PSEUDONYM_KEY": "x"})  # default Flask secret key
     assert config.load({**base, "VOC_PSEUDONYM_KEY": "x", "VOC_SECRET_KEY": "y"}).is_production
+
+
+def test_web_app_refuses_to_start_in_production_without_the_key(monkeypatch) -> None:  # noqa: ANN001
+    from web import create_app
+
+    for name in list(os.environ):
+        if name.startswith("VOC_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("VOC_ENV", "production")
+    monkeypatch.setenv("VOC_SECRET_KEY", "prod-secret")
+    with pytest.raises(config.ConfigError, match="VOC_PSEUDONYM_KEY"):
+        create_app()
+
+
+@pytest.mark.xfail(strict=True, reason="review finding: connector credentials (http token, "
+                   "sql URL password) are stored in sources.settings in the database; they "
+                   "should come from the environment (e.g. token_env=VOC_HELPDESK_TOKEN)")
+def test_source_credentials_are_not_stored_in_the_database(fresh_db_url) -> None:  # noqa: ANN001
+    from click.testing import CliRunner
+    from sqlalchemy import text
+
+    from voc.cli import main
+    from voc.db import make_engine
+
+    res = CliRunner().invoke(main, [
+        "--database-url", fresh_db_url, "sources", "add", "helpdesk", "--type", "http",
+        "--setting", "url=https://helpdesk.example/api/tickets.json",
+        "--setting", "token=SeCrEt-helpdesk-token"])
+    assert res.exit_code == 0, res.output
+    engine = make_engine(fresh_db_url)
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT CAST(settings AS TEXT) FROM sources")).scalar()
+    finally:
+        engine.dispose()
+    assert "SeCrEt-helpdesk-token" not in stored

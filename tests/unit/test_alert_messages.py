@@ -121,3 +121,13 @@ def test_signature_round_trip() -> None:
     assert verify("secret", body, header)
     assert not verify("secret", body + b" ", header)
     assert not verify("other", body, header)
+
+
+def test_webhook_host_allow_list() -> None:
+    from voc.alerts.notifiers.webhook import host_allowed
+
+    assert host_allowed("127.0.0.1", "")
+    assert host_allowed("hooks.slack.com", "hooks.slack.com, .webhook.office.com")
+    assert host_allowed("acme.webhook.office.com", "hooks.slack.com,.webhook.office.com")
+    assert not host_allowed("evil-hooks.slack.com", "hooks.slack.com")
+    assert not host_allowed("127.0.0.1", "hooks.slack.com")

@@ -125,3 +125,17 @@ def test_spreading_and_market_surge() -> None:
     overall = _series([20] * B + [50], [1000] * (B + 1))
     det = em.detect(overall, markets, CFG)
     assert "surge" in det.flags and det.details["surge"]["markets"] == ["FR"]
+
+
+def test_fdr_filter_keeps_strong_flags_drops_chance_ones() -> None:
+    """Across 100 topics a p = 0.008 flag is what chance gives; p = 1e-8 is not."""
+    def det(flag: str, p: float) -> em.Detection:
+        return em.Detection(flags=[flag], details={flag: {"p_flag": p, "p_value": p}})
+
+    dets = [det("surge", 1e-8), det("csat_drop", 0.008), det("new", 0.0)]
+    dets += [em.Detection() for _ in range(97)]
+    removed = em.fdr_filter(dets, 0.01)
+    assert removed == 1
+    assert dets[0].flags == ["surge"] and dets[0].details["surge"]["fdr_threshold"] == 1e-8
+    assert dets[1].flags == [] and "csat_drop" not in dets[1].details
+    assert dets[2].flags == ["new"]  # no test behind "new": kept

@@ -34,7 +34,7 @@ def test_normalise_codes():
 
 
 def test_resolve_many_keeps_given_language():
-    texts = ["The delivery was late again and nobody called", "Lieferung kam nie an, sehr ärgerlich",
-             "ok"]
+    texts = ["The delivery was late again and nobody called",
+             "Lieferung kam nie an, sehr ärgerlich", "ok"]
     out = resolve_many(texts, ["fr-FR", None, None])
     assert out == [("fr", False), ("de", True), (None, False)]

@@ -91,3 +91,11 @@ def test_cli_reads_stdin_lines():
                           input="x a@b.co\n", text=True, capture_output=True, cwd=ROOT,
                           timeout=120, check=True)
     assert proc.stdout.strip() == '[{"kind": "EMAIL", "start": 2, "end": 8}]'
+
+
+def test_heldout_cases_meet_the_same_targets():
+    scores = evaluate(pii_corpus.heldout_cases(), find_pii)
+    for kind in ("CARD", "IBAN", "EMAIL"):
+        assert scores.recall[kind] >= 0.99, scores.misses
+    assert scores.recall["PHONE"] >= 0.95, scores.misses
+    assert scores.precision >= 0.97, scores.false_positives

@@ -16,8 +16,9 @@ from voc import config
 from voc.nlp.sentiment import UNSUPPORTED, get_backend
 from voc.nlp.sentiment.transformer import LabelMappingError, TransformersBackend, label_values
 
-WORDS = ("the app is great terrible slow fast love hate support delivery late broken good bad "
-         "never always crash refund thanks das ist gut schlecht").split()
+_WORD_TEXT = ("the app is great terrible slow fast love hate support delivery late broken good "
+              "bad never always crash refund thanks das ist gut schlecht")
+WORDS = _WORD_TEXT.split()
 
 
 def make_model(path: Path, id2label: dict[int, str], languages=None) -> Path:  # noqa: ANN001

@@ -75,14 +75,14 @@ def test_admin_creates_user_and_token(as_role, seeded, session):  # noqa: ANN001
     assert resp.status_code == 302
     user = session.scalar(select(User).where(User.username == "newbie"))
     assert user.role == "analyst" and user.password_hash.startswith("scrypt:")
-    resp = client.post("/admin/users/newbie/token", data={"csrf_token": token})
+    resp = client.post(f"/admin/users/{user.id}/token", data={"csrf_token": token})
     m = re.search(r"<code class=\"token\">(voc_[^<]+)</code>", resp.get_data(as_text=True))
     assert m, "token shown once"
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {m.group(1)}"})
     assert me.get_json()["username"] == "newbie"
     # role change and disable
-    client.post("/admin/users/newbie/role", data={"role": "viewer", "csrf_token": token})
-    client.post("/admin/users/newbie/role", data={"active": "0", "csrf_token": token})
+    client.post(f"/admin/users/{user.id}/role", data={"role": "viewer", "csrf_token": token})
+    client.post(f"/admin/users/{user.id}/role", data={"active": "0", "csrf_token": token})
     session.expire_all()
     user = session.scalar(select(User).where(User.username == "newbie"))
     assert user.role == "viewer" and not user.active
@@ -93,7 +93,8 @@ def test_admin_creates_user_and_token(as_role, seeded, session):  # noqa: ANN001
 def test_admin_cannot_demote_self(as_role, seeded, session):  # noqa: ANN001
     client = as_role("admin")
     token = csrf_token(client, "/admin/users")
-    resp = client.post("/admin/users/admin/role", data={"role": "viewer", "csrf_token": token},
+    resp = client.post(f"/admin/users/{seeded.users['admin']}/role",
+                       data={"role": "viewer", "csrf_token": token},
                        follow_redirects=True)
     assert "cannot change your own role" in resp.get_data(as_text=True)
 

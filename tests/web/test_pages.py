@@ -97,7 +97,9 @@ def test_rename_through_form_uses_curation(as_role, seeded, session):  # noqa: A
     assert resp.status_code == 302
     session.expire_all()
     assert session.get(Topic, t).display_label == "Parcel chaos"
-    assert "Parcel chaos" in client.get(f"/topics/{t}").get_data(as_text=True)
+    page = client.get(f"/topics/{t}").get_data(as_text=True)
+    assert "Parcel chaos" in page
+    assert "History (" in page and "analyst" in page  # the curation event, with its actor
     assert session.scalar(select(AuditLog).where(AuditLog.action.like("topic.%"))) is not None
 
 

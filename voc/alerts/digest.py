@@ -98,9 +98,6 @@ def send_due_digests(session_factory: sessionmaker[Session], settings: Settings,
         return result
     loader = ranking_loader or weekdata.default_ranking_loader
     with session_scope(session_factory) as s:
-        # The newest ranked week; without rankings, the last complete calendar week.
-        result.week = week = weekdata.latest_week(s) or shift_week(period, -1)
-        items = loader(s, week) if week else []
         q = (select(Subscription, User).join(User, User.id == Subscription.user_id)
              .where(Subscription.active.is_(True), Subscription.include_in_digest.is_(True),
                     User.active.is_(True)))
@@ -110,6 +107,11 @@ def send_due_digests(session_factory: sessionmaker[Session], settings: Settings,
         for sub, u in s.execute(q.order_by(User.id, Subscription.id)).tuples():
             by_user.setdefault(u.id, (u, []))[1].append(sub)
         result.users = len(by_user)
+        if not by_user:
+            return result
+        # The newest complete ranked week (not the week in progress); else last week.
+        result.week = week = weekdata.latest_week(s, before=period) or shift_week(period, -1)
+        items = loader(s, week) if week else []
         alerts = _alerts_this_week(s, list(by_user), week)
         planned = [p for u, subs in by_user.values()
                    for p in _plan_user(settings, u, subs, items, week or period, period,

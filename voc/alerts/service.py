@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from voc.alerts import search as alert_search
@@ -293,9 +293,12 @@ def run_alerts(session_factory: sessionmaker[Session], settings: Settings, *,
     dry_run = settings.alerts_dry_run if dry_run is None else dry_run
     loader = ranking_loader or weekdata.default_ranking_loader
     with session_scope(session_factory) as s:
-        if week is None:
+        needs_ranking = s.scalar(select(Subscription.id).where(
+            Subscription.active.is_(True), Subscription.scope_kind != "search").limit(1))
+        # No topic subscriptions: do not load the ranking (or the insights libraries).
+        if week is None and needs_ranking:
             week = weekdata.latest_week(s)
-        items = loader(s, week) if week else []
+        items = loader(s, week) if week and needs_ranking else []
         result = AlertRunResult(week=week, dry_run=dry_run)
         firings, rearm = evaluate_all(s, settings, week, items, now, result)
         from voc.insights.weeks import iso_week
@@ -307,13 +310,16 @@ def run_alerts(session_factory: sessionmaker[Session], settings: Settings, *,
         result.rearmed = len(rearm)
         result.planned = [{"key": p.key, "subscription_id": p.subscription_id,
                            "topic_id": p.topic_id, "week": p.week,
+                           "target_type": p.target["type"],
                            "target": get_notifier(p.target["type"]).describe(
                                p.target.get("config") or {}),
                            "subject": p.payload["subject"]} for p in planned]
         if dry_run:
             for p in result.planned:
-                log.info("dry run: would send %s to subscription %s (%s) topic %s week %s",
-                         p["key"], p["subscription_id"], p["target"], p["topic_id"], p["week"])
+                # The target type only: descriptions can hold email addresses.
+                log.info("dry run: would send %s to subscription %s via %s, topic %s week %s",
+                         p["key"], p["subscription_id"], p["target_type"], p["topic_id"],
+                         p["week"])
             s.rollback()
             log.info("alerts dry run for %s: %d subscriptions, %d firing, %d deliveries "
                      "planned in %.1fs", week, result.subscriptions, result.fired,
@@ -324,8 +330,9 @@ def run_alerts(session_factory: sessionmaker[Session], settings: Settings, *,
         result.enqueued = enqueue(s, planned, now)
         result.duplicates = len(planned) - result.enqueued
         if result.subscriptions:
-            for sub, _ in _load_subscriptions(s):
-                sub.last_evaluated_at = now
+            s.execute(update(Subscription).where(Subscription.active.is_(True))
+                      .values(last_evaluated_at=now)
+                      .execution_options(synchronize_session=False))
     if send:
         stats = process_due(session_factory, settings, now)
         result.sent, result.retrying, result.failed = stats.sent, stats.retrying, stats.failed

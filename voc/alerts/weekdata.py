@@ -31,14 +31,17 @@ def default_ranking_loader(session: Session, week: str) -> list[dict[str, Any]]:
     return [dict(item) for item in load_ranking(session, week).items]
 
 
-def latest_week(session: Session) -> str | None:
-    """The newest week with a ranking (``voc.insights.ranking.available_weeks``)."""
+def latest_week(session: Session, before: str | None = None) -> str | None:
+    """The newest week with a ranking (``voc.insights.ranking.available_weeks``).
+
+    ``before``: only weeks earlier than this one (the digest reports on complete weeks).
+    """
     try:
         from voc.insights.ranking import available_weeks
     except ImportError:
         log.warning("voc.insights.ranking is not available: no ranking to evaluate")
         return None
-    weeks = available_weeks(session)
+    weeks = [w for w in available_weeks(session) if before is None or w < before]
     return weeks[0] if weeks else None
 
 

@@ -128,7 +128,23 @@ def sources() -> None:
 @pass_app
 def sources_add(app: AppContext, name: str, type_: str, kind: str, schedule: str | None,
                 pairs: tuple[str, ...], settings_json: str | None, disabled: bool) -> None:
-    """Add source NAME."""
+    """Add source NAME.
+
+    \b
+    Settings by type:
+      file  path (file or drop folder), format, delimiter, encoding, mapping
+      http  url, token, auth_header, auth_scheme, records_key, start_time, mapping
+      sql   url, query (with :watermark), watermark_column, initial_watermark, mapping
+
+    \b
+    Examples:
+      sources add drop --type file --setting path=/data/drop --schedule "every 15m"
+      sources add helpdesk --type http --setting url=https://x/api/v2/incremental/tickets.json \\
+        --setting token=... --settings-json '{"mapping": {"description": "text"}}'
+      sources add warehouse --type sql --kind survey --setting url=postgresql+psycopg2://... \\
+        --setting "query=SELECT * FROM survey_responses WHERE updated_at > :watermark
+        ORDER BY updated_at" --setting watermark_column=updated_at
+    """
     from sqlalchemy import select
 
     from voc.db import session_scope

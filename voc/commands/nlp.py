@@ -207,7 +207,8 @@ def score(app: AppContext, texts: tuple[str, ...], name: str | None) -> None:
     results = backend.score_many(items, languages, embeddings=embeddings)
     scorer, ok = sentence_scorer(backend)
     quotes = pain_quotes(items, scorer, [r.supported and ok(lang)
-                                        for r, lang in zip(results, languages, strict=True)])
+                                        for r, lang in zip(results, languages, strict=True)],
+                         [r.label == "negative" for r in results])
     for text, lang, res, quote in zip(items, languages, results, quotes, strict=True):
         shown = "-" if res.score is None else f"{res.score:+.3f}"
         click.echo(f"{shown}\t{res.label}\t{lang or '-'}\t{quote or ''}\t{text[:80]}")

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Table, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 import voc.models  # noqa: F401 - registers every area's tables on the metadata
 from voc import audit
@@ -39,7 +39,9 @@ from voc.compliance import hooks
 from voc.compliance.pseudonym import customer_hashes
 from voc.compliance.tombstones import add_tombstones
 from voc.config import Settings
+from voc.db import session_scope
 from voc.models.base import Base
+from voc.models.compliance import Tombstone
 from voc.models.feedback import Feedback, Quarantine
 
 log = logging.getLogger(__name__)
@@ -91,10 +93,14 @@ class ErasureReport:
         alerts = "n/a (alerts not installed)" if self.alert_messages is None \
             else str(self.alert_messages)
         rows.append(f"alert messages scrubbed: {alerts}")
-        rows.append(f"tombstones written: {self.tombstones}")
-        rows.append(f"weeks rebuilt: {len(self.weeks_rebuilt)}"
+        would = "to write" if self.dry_run else "written"
+        rows.append(f"tombstones {would}: {self.tombstones}")
+        rows.append(f"weeks {'to rebuild' if self.dry_run else 'rebuilt'}: "
+                    f"{len(self.weeks_rebuilt)}"
                     + ("" if self.rollups_rebuilt else " (insights not installed: skipped)"))
-        rows.append(f"topics resized: {self.topics_resized}")
+        if not self.dry_run:
+            rows.append(f"rankings refreshed: {self.weeks_reranked} week(s)")
+            rows.append(f"topics resized: {self.topics_resized}")
         return rows
 
 
@@ -180,6 +186,33 @@ def erase_by_hash(session: Session, settings: Settings, digests: str | Sequence[
     return report
 
 
+def sweep_leftovers(session_factory: sessionmaker[Session], settings: Settings, *,
+                    actor: str = "purge", dry_run: bool = False) -> int:
+    """Erase items that arrived for an already erased customer; returns items removed.
+
+    Ingest checks tombstones per batch, so a batch that read them just before a
+    concurrent erasure committed can still store an item of that customer. The
+    purge step calls this to close that window: every stored hash that has a
+    customer tombstone is erased again (one short transaction per customer).
+    """
+    with session_scope(session_factory) as s:
+        digests = list(s.scalars(
+            select(Feedback.customer_hash).distinct()
+            .join(Tombstone, Tombstone.customer_hash == Feedback.customer_hash)
+            .where(Tombstone.source_id.is_(None))))
+    removed = 0
+    for digest in digests:
+        with session_scope(session_factory) as s:
+            report = erase_by_hash(s, settings, digest, actor, dry_run=dry_run)
+            removed += report.feedback
+            if dry_run:
+                s.rollback()
+    if removed:
+        log.warning("purge: erased %d item(s) that arrived after their customer's erasure",
+                    removed)
+    return removed
+
+
 def _referencing_tables() -> list[tuple[Table, Any]]:
     """(table, column) for every table with a foreign key to ``feedback.id``."""
     out = []
@@ -234,4 +267,4 @@ def _chunks(values: Sequence[Any], size: int = CHUNK):  # noqa: ANN202 - generat
         yield list(values[i:i + size])
 
 
-__all__ = ["ErasureError", "ErasureReport", "erase_by_hash", "erase_customer"]
+__all__ = ["ErasureError", "ErasureReport", "erase_by_hash", "erase_customer", "sweep_leftovers"]

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from voc import audit
 from voc.config import Settings
 from voc.models.feedback import Quarantine, Source
-from voc.nlp.redact import redact
+from voc.nlp.redact import redact, redact_many
 
 STATUSES = ("open", "fixed", "discarded")
 HASH_PREFIX = "hash:"
@@ -201,3 +201,57 @@ def _erased_ids(session: Session, source_id: int, records: Sequence[Any]) -> set
     ids, hashes = erased_filter(session, source_id, [r.external_id for r in records],
                                 {r.customer_hash for r in records if r.customer_hash})
     return ids | {r.external_id for r in records if r.customer_hash in hashes}
+
+
+def reredact_payloads(session: Session, ids: Sequence[int]) -> int:
+    """Redact the string values of these rows' payloads again; returns rows changed.
+
+    Ingest redacts payloads before quarantining them; running the current redactor
+    again (the purge does, batch by batch) covers rows stored before the redactor
+    learned a new kind of personal data. Idempotent: unchanged payloads are not written.
+    """
+    rows = session.execute(select(Quarantine.id, Quarantine.raw_payload).where(
+        Quarantine.id.in_(list(ids)), Quarantine.raw_payload != DISCARDED_PAYLOAD)).all()
+    changed = []
+    for qid, text in rows:
+        try:
+            payload = json.loads(text)
+        except (json.JSONDecodeError, TypeError):
+            new_text = redact(text or "")  # not JSON (e.g. an unparsable line): plain text
+        else:
+            strings: list[str] = []
+            _collect(payload, strings)
+            if not strings:
+                continue
+            clean = iter(redact_many(strings))
+            new_text = json.dumps(_rebuild(payload, clean), ensure_ascii=False)
+            if json.loads(new_text) == payload:
+                continue
+        if new_text != text:
+            changed.append({"qid": qid, "payload": new_text})
+    for row in changed:  # few rows change: the common case writes nothing
+        session.execute(update(Quarantine).where(Quarantine.id == row["qid"])
+                        .values(raw_payload=row["payload"])
+                        .execution_options(synchronize_session=False))
+    return len(changed)
+
+
+def _collect(obj: Any, out: list[str]) -> None:
+    if isinstance(obj, str):
+        out.append(obj)
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            _collect(value, out)
+    elif isinstance(obj, list):
+        for value in obj:
+            _collect(value, out)
+
+
+def _rebuild(obj: Any, clean: Any) -> Any:
+    if isinstance(obj, str):
+        return next(clean)
+    if isinstance(obj, dict):
+        return {k: _rebuild(v, clean) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_rebuild(v, clean) for v in obj]
+    return obj

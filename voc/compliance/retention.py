@@ -17,6 +17,10 @@ not change because old tickets expired):
   after ``raw_text_retention_days`` (0 = keep).
 - **Quarantined rows** (raw payloads) are deleted after
   ``quarantine_retention_days`` (0 = keep), whatever their status.
+- **Items of erased customers** that a concurrent ingest stored while the erasure
+  ran are erased again (``voc.compliance.erasure.sweep_leftovers``).
+- **Open quarantined payloads** are redacted again with the current redactor
+  (rows stored before it learned a new kind of personal data).
 - **Quarantined rows of erased items or customers** (a re-import can park them
   there again: ingest checks tombstones for stored rows only) are deleted.
 - The audit log is never touched (it is append-only in the database).
@@ -62,6 +66,8 @@ class PurgeReport:
     raw_text_dropped: int = 0
     quarantine_deleted: int = 0
     erased_quarantine_deleted: int = 0
+    quarantine_reredacted: int = 0  # open payloads the current redactor still changed
+    erased_leftovers: int = 0  # items of erased customers stored by a concurrent ingest
     batches: int = 0
     duration_s: float = 0.0
 
@@ -75,6 +81,8 @@ class PurgeReport:
             "raw_text_dropped": self.raw_text_dropped,
             "quarantine_deleted": self.quarantine_deleted,
             "erased_quarantine_deleted": self.erased_quarantine_deleted,
+            "quarantine_reredacted": self.quarantine_reredacted,
+            "erased_leftovers": self.erased_leftovers,
             "batches": self.batches,
         }
         out.update({f"anonymised.{k}": n for k, n in sorted(self.anonymised.items())})
@@ -84,7 +92,8 @@ class PurgeReport:
     def total(self) -> int:
         """Rows changed (or that would be)."""
         return (sum(self.anonymised.values()) + self.raw_text_dropped
-                + self.quarantine_deleted + self.erased_quarantine_deleted)
+                + self.quarantine_deleted + self.erased_quarantine_deleted
+                + self.quarantine_reredacted + self.erased_leftovers)
 
 
 def kind_cutoffs(settings: Settings, now: datetime) -> dict[str, datetime]:
@@ -136,6 +145,15 @@ def purge(session_factory: sessionmaker[Session], settings: Settings, *,
             lambda s, ids: s.execute(delete(Quarantine).where(Quarantine.id.in_(ids))
                                      .execution_options(synchronize_session=False)),
             report, bar)
+    from voc.compliance.erasure import sweep_leftovers
+    from voc.compliance.quarantine import reredact_payloads
+
+    report.erased_leftovers = sweep_leftovers(session_factory, settings, actor=actor,
+                                              dry_run=dry_run)
+
+    report.quarantine_reredacted = _in_batches_counted(
+        session_factory, select(Quarantine.id).where(Quarantine.status == "open"),
+        Quarantine.id, batch, dry_run, reredact_payloads, report, None)
     report.erased_quarantine_deleted = _in_batches(
         session_factory, select(Quarantine.id).where(erased_quarantine_condition()),
         Quarantine.id, batch, dry_run,
@@ -201,6 +219,38 @@ def _in_batches(session_factory: sessionmaker[Session], query, id_col, size: int
         report.batches += 1
         if bar is not None:
             bar.update(len(ids))
+
+
+def _in_batches_counted(session_factory: sessionmaker[Session], query, id_col,  # noqa: ANN001
+                        size: int, dry_run: bool,
+                        apply: Callable[[Session, list[int]], int], report: PurgeReport,
+                        bar) -> int:  # noqa: ANN001
+    """Like :func:`_in_batches`, but counts what ``apply`` reports it changed.
+
+    In a dry run ``apply`` still runs (to count) and its batch is rolled back.
+    """
+    done, last = 0, None
+    while True:
+        session = session_factory()
+        try:
+            stmt = query.order_by(id_col).limit(size)
+            if last is not None:
+                stmt = stmt.where(id_col > last)
+            ids = list(session.scalars(stmt))
+            if not ids:
+                return done
+            done += apply(session, ids)
+            if dry_run:
+                session.rollback()
+            else:
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        last = ids[-1]
+        report.batches += 1
 
 
 def _progress(enabled: bool):  # noqa: ANN202

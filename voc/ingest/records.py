@@ -52,6 +52,7 @@ class Record:
     attributes: dict[str, Any]
     content_hash: str
     location: str
+    attributes_json: str = "{}"  # canonical JSON of attributes (hashed and stored as is)
 
 
 @dataclass(slots=True)
@@ -219,14 +220,25 @@ def content_hash(record: Record) -> str:
     """sha256 of the canonical record: equal input gives an equal hash."""
     # Joined by a control character that cleaned text never contains (much cheaper than
     # serialising the whole record as JSON); only attributes need a canonical JSON form.
-    attributes = json.dumps(record.attributes, sort_keys=True, ensure_ascii=False,
-                            separators=(",", ":"), default=str) if record.attributes else ""
+    attributes = record.attributes_json = to_json(record.attributes) if record.attributes \
+        else "{}"
     blob = "\x1f".join(("" if part is None else str(part)) for part in (
         record.external_id, record.text, record.created_at.isoformat(), record.kind,
         record.channel, record.market, record.language, record.csat, record.nps,
         record.escalated, record.resolved, record.sla_breached, record.product_area,
         "\x1e".join(record.tags), record.customer_hash, attributes))
     return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# One encoder for every row: json.dumps() with options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                            default=str)
+
+
+def to_json(value: Any) -> str:
+    """Canonical JSON (sorted keys); ``\\u0000`` dropped (PostgreSQL's JSONB refuses it)."""
+    text = _ENCODER.encode(value)
+    return text.replace("\\u0000", "") if "\\u0000" in text else text
 
 
 def payload_to_text(payload: Any) -> str:

@@ -7,6 +7,8 @@ so a crash resumes after the last committed batch without duplicates.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -99,9 +101,15 @@ def ingest_source(session_factory: sessionmaker[Session], source_name: str, sett
                             mapping=spec.settings.get("mapping") or {})
     result = IngestResult(source=source_name)
     try:
-        for batch in connector.batches():
-            _ingest_batch(session_factory, source_id, source_name, batch, builder, settings,
-                          result)
+        writer = _BatchWriter(session_factory, source_id, source_name, settings, result)
+        try:
+            for batch in connector.batches():
+                records, rejected = _validate(batch, builder)
+                writer.put(batch, records, rejected)
+        except BaseException:
+            writer.close(raise_error=False)  # batches read before the failure still commit
+            raise
+        writer.close()
         with session_scope(session_factory) as s:
             s.execute(update(Source).where(Source.id == source_id)
                       .values(last_ingest_at=utcnow()))
@@ -116,9 +124,7 @@ def ingest_source(session_factory: sessionmaker[Session], source_name: str, sett
     return result
 
 
-def _ingest_batch(session_factory: sessionmaker[Session], source_id: int, source_name: str,
-                  batch: RawBatch, builder: RecordBuilder, settings: Settings,
-                  result: IngestResult) -> None:
+def _validate(batch: RawBatch, builder: RecordBuilder) -> tuple[list[Record], list[Rejected]]:
     records: list[Record] = []
     rejected: list[Rejected] = []
     for item in batch.items:
@@ -128,17 +134,72 @@ def _ingest_batch(session_factory: sessionmaker[Session], source_id: int, source
             continue
         built = builder.build(item.payload, item.location, check_utf8=item.check_utf8)
         (records if isinstance(built, Record) else rejected).append(built)
-    with session_scope(session_factory) as s:
-        counts = upsert_batch(s, source_id, source_name, records, rejected, settings)
-        # The cursor commits with the rows: a crash never skips or repeats a batch.
-        s.execute(update(Source).where(Source.id == source_id).values(cursor=batch.cursor))
-    result.batches += 1
-    result.read += len(batch.items)
-    for name in ("stored", "updated", "unchanged", "quarantined", "skipped_erased",
-                 "duplicates", "text_changed"):
-        setattr(result, name, getattr(result, name) + getattr(counts, name))
-    for rej in rejected[: MAX_SAMPLES - len(result.quarantine_samples)]:
-        result.quarantine_samples.append(f"{rej.location}: {rej.reason}")
+    return records, rejected
+
+
+class _BatchWriter:
+    """Writes validated batches in a background thread, in order, one transaction each.
+
+    Reading and validating the next batch (Python, holding the GIL) overlaps with the
+    database storing the previous one (the driver releases the GIL while the server
+    works), so ingestion keeps two cores busy instead of taking turns. The queue holds
+    at most one waiting batch (memory stays flat); order and "cursor commits with its rows"
+    are unchanged. Only this thread touches the database while it runs.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], source_id: int, source_name: str,
+                 settings: Settings, result: IngestResult) -> None:
+        self._factory = session_factory
+        self._source_id = source_id
+        self._source_name = source_name
+        self._settings = settings
+        self._result = result
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"ingest-{source_name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def put(self, batch: RawBatch, records: list[Record], rejected: list[Rejected]) -> None:
+        """Queue a batch (blocks while one is waiting); raises the writer's error, if any."""
+        if self.error is not None:
+            raise self.error
+        self._queue.put((batch, records, rejected))
+
+    def close(self, *, raise_error: bool = True) -> None:
+        """Wait until every queued batch is written; re-raise the writer's error."""
+        self._queue.put(None)
+        self._thread.join()
+        if raise_error and self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            if self.error is not None:
+                continue  # after a failure nothing more is written; keep draining
+            try:
+                self._write(*job)
+            except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+                self.error = exc
+
+    def _write(self, batch: RawBatch, records: list[Record], rejected: list[Rejected]) -> None:
+        with session_scope(self._factory) as s:
+            counts = upsert_batch(s, self._source_id, self._source_name, records, rejected,
+                                  self._settings)
+            # The cursor commits with the rows: a crash never skips or repeats a batch.
+            s.execute(update(Source).where(Source.id == self._source_id)
+                      .values(cursor=batch.cursor))
+        result = self._result
+        result.batches += 1
+        result.read += len(batch.items)
+        for name in ("stored", "updated", "unchanged", "quarantined", "skipped_erased",
+                     "duplicates", "text_changed"):
+            setattr(result, name, getattr(result, name) + getattr(counts, name))
+        for rej in rejected[: MAX_SAMPLES - len(result.quarantine_samples)]:
+            result.quarantine_samples.append(f"{rej.location}: {rej.reason}")
 
 
 DROP_SOURCE = "drop"

@@ -3,14 +3,14 @@
 Per batch: one tombstone look-up, one ``SELECT`` of the batch's existing
 ``(external_id, content_hash)``, (only when some changed) one ``SELECT`` of their
 stored text, one redaction pass over new/changed texts, one dialect-specific
-``INSERT ... ON CONFLICT DO UPDATE`` executemany, and for items whose text
-changed, two statements that reset their enrichment. The caller commits the
-batch together with the source cursor.
+``INSERT ... ON CONFLICT DO UPDATE`` (built with SQLAlchemy's postgresql/sqlite insert
+constructs, compiled once, sent in pages of 1000 rows with psycopg2's execute_values or
+as one sqlite3 executemany), and for items whose text changed, three statements that
+reset their enrichment. The caller commits the batch together with the source cursor.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from voc.compliance.tombstones import erased_filter
 from voc.config import Settings
-from voc.ingest.records import Record, Rejected, payload_to_text
+from voc.ingest.records import Record, Rejected, payload_to_text, to_json
 from voc.models.base import utcnow
 from voc.models.feedback import Feedback, FeedbackEmbedding, Quarantine
 from voc.nlp.redact import redact_many
@@ -127,10 +127,10 @@ def _write_feedback(session: Session, source_id: int, by_id: dict[str, Record],
             "language_detected": False, "csat": rec.csat, "nps": rec.nps,
             "escalated": rec.escalated, "resolved": rec.resolved,
             "sla_breached": rec.sla_breached, "product_area": rec.product_area,
-            "tags": _json(rec.tags), "customer_hash": rec.customer_hash,
+            "tags": to_json(rec.tags) if rec.tags else "[]", "customer_hash": rec.customer_hash,
             "created_at": to_db(rec.created_at), "text": text,
             "text_raw": rec.text if keep_raw else None, "content_hash": rec.content_hash,
-            "attributes": _json(rec.attributes), "ingested_at": now, "updated_at": now,
+            "attributes": rec.attributes_json, "ingested_at": now, "updated_at": now,
             "topic_locked": False,
         })
     upsert.execute(session, rows)
@@ -219,12 +219,6 @@ def _compiled_upsert(session: Session) -> _CompiledUpsert:
         result = _CompiledUpsert(dialect.name, sql, None, tuple(compiled.positiontup))
     _COMPILED[dialect.name] = result
     return result
-
-
-def _json(value: Any) -> str:
-    # PostgreSQL's JSONB refuses \u0000; nothing of value is lost by dropping it.
-    text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
-    return text.replace("\\u0000", "") if "\\u0000" in text else text
 
 
 def _reset_enrichment(session: Session, feedback_ids: list[int]) -> None:

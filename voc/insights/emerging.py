@@ -20,6 +20,9 @@ Choice of test (documented because it decides what gets flagged):
 * **CSAT**: Welch's t-test between this week's responses and the baseline's, with the
   between-week variance of weekly means (``tau^2``, by moments) added to the standard error,
   so ordinary week-to-week wobble is not "significant".
+* **Many topics**: every topic is tested every week, so flags of one kind are kept only if
+  they pass Benjamini-Hochberg at ``alpha`` across the week's topics (:func:`fdr_filter`;
+  a flag confined to some markets is first Bonferroni-adjusted for the markets tested).
 * **Small numbers**: nothing is flagged below ``settings.min_volume`` items, and each flag
   also needs a practical effect (``surge_min_ratio``, ``csat_min_drop``, a 10-point rise in
   negative share); significance is ``settings.significance_alpha`` (per-market tests use a
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from scipy import stats
 
@@ -45,6 +49,7 @@ from voc.insights.sums import Sums
 SENTIMENT_MIN_RISE = 0.10  # negative share must rise by 10 points as well as be significant
 NEW_MAX_PRIOR_RATIO = 0.1  # no earlier week above 10% of this week's count (or 2 items)
 RHO_MAX = 0.5
+TESTED_FLAGS = ("surge", "sentiment_drop", "csat_drop", "spreading")
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,11 @@ class Detection:
 # --- tests ------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=64)
+def _chi2_q25(df: int) -> float:
+    return float(stats.chi2.ppf(0.25, df))
+
+
 def _rho(counts: list[float], totals: list[float], m: float) -> float:
     """Intra-week correlation of a share by moments (0 = binomial).
 
@@ -127,7 +137,7 @@ def _rho(counts: list[float], totals: list[float], m: float) -> float:
         return 0.0
     k = len(pairs)
     pearson = sum((c - n * m) ** 2 / (n * m * (1 - m)) for c, n in pairs)
-    phi = pearson / float(stats.chi2.ppf(0.25, k - 1))
+    phi = pearson / _chi2_q25(k - 1)
     n_bar = sum(n for _, n in pairs) / k
     if phi <= 1 or n_bar <= 1:
         return 0.0
@@ -185,10 +195,11 @@ def csat_test(base: list[Sums], current: Sums) -> dict | None:
     if se <= 0:
         se = 1e-9
     t = (mc - mb) / se
+    # Welch-Satterthwaite with the between-week component on the weekly means' df.
     denom = (se_c ** 2 / max(current.csat_n - 1, 1)) + (se_b ** 2 / max(pooled.csat_n - 1, 1))
-    df = (se_c + se_b) ** 2 / denom if denom > 0 else 1e6
-    if tau2 > 0:  # between-week noise: degrees of freedom of the weekly means
-        df = min(df, max(len(weekly) - 1, 1))
+    if tau2 > 0:
+        denom += tau2 ** 2 / max(len(weekly) - 1, 1)
+    df = (se_c + se_b + tau2) ** 2 / denom if denom > 0 else 1e6
     p = float(stats.t.cdf(t, df))
     return {"observed": round(mc, 3), "expected": round(mb, 3), "drop": round(mb - mc, 3),
             "responses": current.csat_n, "baseline_responses": pooled.csat_n,
@@ -261,7 +272,48 @@ def detect(series: Series, markets: dict[str, Series], cfg: DetectionConfig) -> 
         if spread:
             det.flags.append("spreading")
             det.details["spreading"] = spread
+    n_markets = max(1, len(markets))
+    for flag in TESTED_FLAGS:
+        d = det.details.get(flag)
+        if d is None:
+            continue
+        if d.get("overall") and d.get("p_value") is not None:
+            d["p_flag"] = d["p_value"]
+        else:  # fired in some markets only: Bonferroni-adjusted best market
+            ps = [t["p_value"] for t in d.get("by_market", {}).values()
+                  if t.get("p_value") is not None]
+            if flag == "spreading":
+                ps = [d["p_value"]]
+            d["p_flag"] = _p(min(1.0, min(ps) * n_markets)) if ps else 1.0
     return det
+
+
+def fdr_filter(detections: list[Detection], alpha: float) -> int:
+    """Benjamini-Hochberg across the topics of one week, per flag type (in place).
+
+    Each topic is tested, so at ``alpha`` = 0.01 and 100 topics about one would be flagged by
+    chance every week; keeping only flags that pass BH at ``alpha`` bounds the expected share
+    of false flags instead. ``new`` has no test and is kept. Returns the number of flags
+    removed; survivors get ``fdr_threshold`` in their details.
+    """
+    m = len(detections)
+    removed = 0
+    for flag in TESTED_FLAGS:
+        ps = sorted((d.details[flag]["p_flag"], i) for i, d in enumerate(detections)
+                    if flag in d.flags)
+        threshold = -1.0
+        for k, (p, _) in enumerate(ps, start=1):
+            if p <= k / m * alpha:
+                threshold = p
+        for p, i in ps:
+            det = detections[i]
+            if p > threshold:
+                det.flags.remove(flag)
+                det.details.pop(flag)
+                removed += 1
+            else:
+                det.details[flag]["fdr_threshold"] = _p(threshold)
+    return removed
 
 
 def _drop_last_base(series: Series) -> Series:
@@ -283,15 +335,43 @@ def _ongoing_surge(series: Series, alpha: float, cfg: DetectionConfig) -> bool:
 
 
 def volume_test(series: Series, alpha: float, cfg: DetectionConfig) -> dict:
-    """This week's share vs baseline; an event already under way last week (a significant
-    surge then) is left out of the baseline, so a two-week event is not half-hidden by its
-    own first week."""
+    """This week's share vs baseline.
+
+    An event already under way last week (a significant surge then) is left out of the
+    baseline, so a two-week event is not half-hidden by its own first week; and its p-value
+    then comes from both weeks together (more evidence), provided this week's share is still
+    ``surge_min_ratio`` above the baseline. Observed/expected/ratio are this week's.
+    """
     ongoing = _ongoing_surge(series, alpha, cfg)
     s = _drop_last_base(series) if ongoing else series
     t = share_test([x.volume for x in s.base], s.base_totals, s.current.volume,
                    s.current_total)
     t["ongoing"] = ongoing
+    if ongoing and t["ratio"] is not None and t["ratio"] >= cfg.surge_min_ratio:
+        joint = _two_week_test([x.volume for x in s.base], s.base_totals,
+                               [series.base[-1].volume, s.current.volume],
+                               [series.base_totals[-1], s.current_total])
+        t["p_this_week"] = t["p_value"]
+        t["p_value"], t["z"] = joint
+        t["test"] = "beta-binomial, this and last week (normal approximation)"
     return t
+
+
+def _two_week_test(base_counts: list[float], base_totals: list[float],
+                   counts: list[int], totals: list[int]) -> tuple[float, float]:
+    """(p, z) of the sum of several weeks' counts against the baseline share.
+
+    Each week has its own beta-binomial variance ``n m (1-m) (1 + (n-1) rho)``; the weeks are
+    independent, and the uncertainty of the baseline share ``m`` is added once.
+    """
+    c, n = float(sum(base_counts)), float(sum(base_totals))
+    m = (c + 0.5) / (n + 1.0)
+    rho = _rho(base_counts, base_totals, m)
+    total = float(sum(totals))
+    var = sum(k * m * (1 - m) * (1 + (k - 1) * rho) for k in totals)
+    var += total * total * m * (1 - m) / (n + 2.0)
+    z = (sum(counts) - m * total) / math.sqrt(var) if var > 0 else 0.0
+    return _p(float(stats.norm.sf(z))), round(z, 2)
 
 
 def _by_size(by_market: dict[str, dict]) -> list[str]:
@@ -344,6 +424,8 @@ def _sentiment(series: Series, alpha: float, cfg: DetectionConfig) -> dict | Non
 
 
 def _csat(series: Series, alpha: float, cfg: DetectionConfig) -> dict | None:
+    """CSAT drop this week; a drop already significant last week is left out of the baseline
+    and, while this week is still down, both weeks' responses are tested together."""
     cur = series.current
     if cur.csat_n < cfg.min_csat_responses:
         return None
@@ -351,10 +433,18 @@ def _csat(series: Series, alpha: float, cfg: DetectionConfig) -> dict | None:
     prev = csat_test(base[:-1], base[-1]) if len(base) >= 4 and \
         base[-1].csat_n >= cfg.min_csat_responses else None
     ongoing = bool(prev and prev["p_value"] < alpha and prev["drop"] >= cfg.csat_min_drop)
-    t = csat_test(base[:-1] if ongoing else base, cur)
-    if t:
-        t["ongoing"] = ongoing
-    if t and t["p_value"] < alpha and t["drop"] >= cfg.csat_min_drop:
+    clean = base[:-1] if ongoing else base
+    t = csat_test(clean, cur)
+    if not t or t["drop"] < cfg.csat_min_drop:
+        return None
+    t["ongoing"] = ongoing
+    if ongoing:
+        joint = csat_test(clean, Sums().add(cur).add(base[-1]))
+        if joint:
+            t["p_this_week"] = t["p_value"]
+            t["p_value"], t["z"] = joint["p_value"], joint["z"]
+            t["test"] = "welch-t (this and last week)"
+    if t["p_value"] < alpha:
         t["observed_n"] = cur.csat_n
         return t
     return None

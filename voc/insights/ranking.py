@@ -203,7 +203,10 @@ def rank_units(
     per_unit: dict[Any, dict[str, list[Sums]]] = defaultdict(dict)
     for (w, tid, market), s in sums.items():
         for unit in unit_of(tid):
-            series = per_unit[unit].setdefault(market, [Sums() for _ in range(n)])
+            by_market = per_unit[unit]
+            series = by_market.get(market)
+            if series is None:
+                series = by_market[market] = [Sums() for _ in range(n)]
             series[widx[w]].add(s)
     market_totals: dict[str, list[int]] = defaultdict(lambda: [0] * n)
     week_totals = [0] * n
@@ -228,12 +231,16 @@ def rank_units(
     drivers_of = {u: topic_drivers_of(t[-1], overall_now) for u, _, t in prepared}
     impact_max = max((d["csat_impact"] or 0.0 for d in drivers_of.values()), default=0.0)
 
-    items = []
-    for unit, by_market, topic in prepared:
+    dets = []
+    for _unit, by_market, topic in prepared:
         series = emerging.Series(topic=topic, totals=week_totals)
         markets = {m: emerging.Series(topic=s, totals=market_totals[m])
                    for m, s in by_market.items() if m != UNKNOWN}
-        det = emerging.detect(series, markets, cfg)
+        dets.append(emerging.detect(series, markets, cfg))
+    emerging.fdr_filter(dets, cfg.alpha)
+
+    items = []
+    for (unit, by_market, topic), det in zip(prepared, dets, strict=True):
         cur = topic[-1]
         present = sorted((m for m, s in by_market.items() if m != UNKNOWN and s[-1].volume > 0),
                          key=lambda m: (-by_market[m][-1].volume, m))

@@ -260,8 +260,8 @@ def load_sums(session: Session, weeks: list[str], by: tuple[str, ...], *,
     if topic_ids is not None:
         stmt = stmt.where(r.topic_id.in_(list(topic_ids)))
     stmt = stmt.group_by(*cols)
-    return {tuple(getattr(row, c) for c in by): Sums.from_row(row)
-            for row in session.execute(stmt)}
+    k = len(by)
+    return {tuple(row[:k]): Sums.from_values(row[k:]) for row in session.execute(stmt)}
 
 
 def known_weeks(session: Session) -> list[str]:

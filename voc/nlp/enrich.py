@@ -97,6 +97,10 @@ def enrich_pending(session_factory: sessionmaker[Session], settings: Any, *,
         total = _pending_count(s)
         if backend is None:
             backend = resolve_backend(settings, s)
+    trained_on = getattr(getattr(backend, "model", None), "embedding_model", None)
+    if trained_on and trained_on != embedder.name:
+        log.warning("sentiment: %s was trained on %s embeddings but enrich uses %s; "
+                    "retrain with `voc sentiment train`", backend.name, trained_on, embedder.name)
     if limit is not None:
         total = min(total, limit)
     counts: Counter[str] = Counter()
@@ -164,7 +168,7 @@ def _enrich_batch(s: Session, rows: list[Any], settings: Any, embedder: Any,
     scorer, sentence_ok = sentence_scorer(backend)
     eligible = [r.label != UNSUPPORTED and sentence_ok(lang)
                 for r, lang in zip(results, languages, strict=True)]
-    quotes = pain_quotes(texts, scorer, eligible)
+    quotes = pain_quotes(texts, scorer, eligible, [r.label == "negative" for r in results])
 
     table = Feedback.__table__
     stmt = (update(table)

@@ -68,7 +68,8 @@ _URL_SECRET = re.compile(
     re.IGNORECASE,
 )
 _URL_SECRET_PATH = re.compile(
-    r"/(?:reset|password-reset|reset-password|verify|verification|confirm|magic|"
+    r"eyJ[\w-]{8,}|"  # a JWT anywhere in the link
+    r"/(?:reset|password-reset|reset-password|recover|verify|verification|confirm|magic|"
     r"unsubscribe|invite|activate|login/token|auth)[\w/-]*/[\w-]{12,}",
     re.IGNORECASE,
 )

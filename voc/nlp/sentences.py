@@ -2,8 +2,8 @@
 
 The pipeline is language-neutral (``spacy.blank("xx")`` with the ``sentencizer``), needs no
 trained model, and is built once per process. The *pain quote* of an item is its most
-negative sentence, kept only when that sentence is negative (score <= -0.05): a wholly
-positive item has no pain to quote.
+negative sentence, kept only when that sentence is negative (score <= -0.05) or the whole
+item was labelled negative: a wholly positive item has no pain to quote.
 """
 
 from __future__ import annotations
@@ -87,24 +87,30 @@ def _clip(sentence: str) -> str:
 
 
 def pain_quotes(texts: Sequence[str], scorer: Callable[[list[str]], list[float | None]],
-                eligible: Sequence[bool] | None = None) -> list[str | None]:
+                eligible: Sequence[bool] | None = None,
+                item_negative: Sequence[bool] | None = None) -> list[str | None]:
     """The most negative sentence of each eligible text, or None.
 
-    ``scorer`` scores a flat list of sentences in one call (so backends can batch);
-    a None score (unsupported) is skipped.
+    ``scorer`` scores a flat list of sentences in one call (so backends can batch); a None
+    score (unsupported) is skipped. A sentence must itself score negative, except in items
+    that ``item_negative`` marks (the item-level backend called the whole item negative):
+    there the lowest-scoring sentence is the quote even when the sentence scorer is unsure.
     """
     eligible = eligible if eligible is not None else [True] * len(texts)
+    item_negative = item_negative if item_negative is not None else [False] * len(texts)
     sentences = split_many([t if ok else "" for t, ok in zip(texts, eligible, strict=True)])
     flat = [s for sents in sentences for s in sents]
     scores = scorer(flat) if flat else []
     out: list[str | None] = []
     pos = 0
-    for sents in sentences:
+    for sents, negative in zip(sentences, item_negative, strict=True):
         best: tuple[float, str] | None = None
         for s in sents:
             score = scores[pos]
             pos += 1
-            if score is not None and score <= -NEUTRAL_BAND and (best is None or score < best[0]):
+            if score is None or (score > -NEUTRAL_BAND and not negative):
+                continue
+            if best is None or score < best[0]:
                 best = (score, s)
         out.append(_clip(best[1]) if best else None)
     return out

@@ -260,3 +260,13 @@ def test_subscription_follows_a_topic_merged_away(session, planted, alert_settin
     session.commit()
     res = run_alerts(session_factory, alert_settings, week=WEEK, now=NOW)
     assert res.fired == 1 and res.planned[0]["topic_id"] == planted.surge.id
+
+
+def test_webhook_host_outside_the_allow_list_is_refused_without_a_request(
+        session, planted, alert_settings, webhook_server, session_factory) -> None:  # noqa: ANN001
+    _sub(session, planted, [{"type": "webhook", "config": {"url": webhook_server.base + "/ok"}}])
+    s = alert_settings.replace(webhook_allowed_hosts="hooks.slack.com")
+    res = run_alerts(session_factory, s, week=WEEK, now=NOW)
+    assert res.failed == 1 and webhook_server.requests == []
+    [row] = _deliveries(session)
+    assert row.status == "failed" and "not in VOC_WEBHOOK_ALLOWED_HOSTS" in row.last_error

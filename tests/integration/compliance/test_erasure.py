@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
 from sqlalchemy import func, select, update
@@ -187,3 +189,25 @@ def test_erasure_after_key_rotation_finds_items_hashed_with_the_old_key(  # noqa
     hashes = set(session.scalars(select(Tombstone.customer_hash)
                                  .where(Tombstone.customer_hash.isnot(None))))
     assert hashes == {customer_hash(ALICE, settings), customer_hash(ALICE, rotated)}
+
+
+def test_purge_sweeps_items_stored_by_a_concurrent_ingest(session, session_factory,  # noqa: ANN001
+                                                          settings, ingested):
+    """An ingest batch that read the tombstones just before the erasure committed."""
+    from sqlalchemy import insert
+
+    from voc.compliance.retention import purge
+
+    erase_customer(session, settings, ALICE, actor="dpo")
+    session.commit()
+    sid = source_id(session, "tickets")
+    session.execute(insert(Feedback), [{
+        "source_id": sid, "external_id": "late", "kind": "ticket", "text": ALICE_TEXT,
+        "customer_hash": customer_hash(ALICE, settings), "content_hash": "x",
+        "created_at": datetime(2026, 11, 20, tzinfo=UTC), "tags": [], "attributes": {}}])
+    session.commit()
+    assert purge(session_factory, settings, dry_run=True).erased_leftovers == 1
+    report = purge(session_factory, settings)
+    assert report.erased_leftovers == 1
+    assert scan_database(session, [ALICE_TEXT]) == {}
+    assert purge(session_factory, settings).erased_leftovers == 0

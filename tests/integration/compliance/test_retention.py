@@ -130,3 +130,29 @@ def test_kind_cutoffs_default_and_validation(settings):  # noqa: ANN001
     assert kind_cutoffs(settings.replace(retention_days={}), NOW) == {}
     with pytest.raises(ConfigError, match="unknown kinds"):
         kind_cutoffs(settings.replace(retention_days={"tickets": 10}), NOW)
+
+
+def test_purge_redacts_old_quarantine_payloads_again(session, session_factory,  # noqa: ANN001
+                                                     retention_settings):
+    import json
+
+    _seed(session)
+    # A row stored before redaction caught e-mail addresses (and one that is not JSON).
+    leaky = Quarantine(source_name="s", reason="bad csat", status="open", created_at=NOW,
+                       raw_payload=json.dumps({"id": "q1", "text": "mail bob@example.org",
+                                               "csat": 9, "tags": ["x", "c@d.io"]}))
+    plain = Quarantine(source_name="s", reason="bad line", status="open", created_at=NOW,
+                       raw_payload="broken line from bob@example.org")
+    session.add_all([leaky, plain])
+    session.commit()
+    dry = purge(session_factory, retention_settings, now=NOW, dry_run=True)
+    assert dry.quarantine_reredacted == 2
+    session.expire_all()
+    assert "bob@example.org" in session.get(Quarantine, leaky.id).raw_payload
+    report = purge(session_factory, retention_settings, now=NOW)
+    assert report.quarantine_reredacted == 2
+    session.expire_all()
+    payload = json.loads(session.get(Quarantine, leaky.id).raw_payload)
+    assert payload == {"id": "q1", "text": "mail [EMAIL]", "csat": 9, "tags": ["x", "[EMAIL]"]}
+    assert "bob@example.org" not in session.get(Quarantine, plain.id).raw_payload
+    assert purge(session_factory, retention_settings, now=NOW).quarantine_reredacted == 0

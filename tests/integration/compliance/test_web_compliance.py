@@ -55,17 +55,53 @@ def _token(session, username: str) -> dict[str, str]:  # noqa: ANN001
     return {"Authorization": f"Bearer {issued.token}"}
 
 
-def test_erased_text_appears_nowhere(app, session, settings, ingested):  # noqa: ANN001
-    from voc.insights.rollups import refresh
+def _topic_and_alert(session, settings) -> int:  # noqa: ANN001
+    """A topic holding Alice's items and an alert + notification to root quoting her."""
+    from sqlalchemy import update
 
+    from voc.insights.ranking import rank_week
+    from voc.insights.rollups import refresh
+    from voc.models.alerts import AlertDelivery, Notification
+    from voc.models.topics import Topic
+    from voc.models.users import User
+
+    topic = Topic(label="checkout froze", keywords=["checkout"], size=3)
+    session.add(topic)
+    session.flush()
+    session.execute(update(Feedback).where(Feedback.external_id.in_(["t1", "t2", "t3"]))
+                    .values(topic_id=topic.id))
+    t1 = session.scalar(select(Feedback.id).where(Feedback.external_id == "t1"))
+    root = session.scalar(select(User).where(User.username == "root"))
+    delivery = AlertDelivery(idempotency_key="k", target_type="in_app", target={},
+                             user_id=root.id, status="sent", topic_id=topic.id,
+                             payload={"subject": "surge", "text": "Example: zebracorn ..."},
+                             feedback_ids=[t1])
+    session.add(delivery)
+    session.flush()
+    session.add(Notification(user_id=root.id, delivery_id=delivery.id, title="Surge",
+                             body="see examples", topic_id=topic.id,
+                             examples=[{"feedback_id": t1, "text": "zebracorn checkout froze"}],
+                             feedback_ids=[t1]))
     refresh(session, settings)
+    for week in ("2026-W45", "2026-W46"):
+        rank_week(session, settings, week)
     session.commit()
+    return topic.id
+
+
+def test_erased_text_appears_nowhere(app, session, settings, ingested):  # noqa: ANN001
+    topic_id = _topic_and_alert(session, settings)
     admin = _login(app, "root")
     headers = _token(session, "root")
     old_ids = list(session.scalars(select(Feedback.id).where(Feedback.external_id.in_(
         ["t1", "t2", "t3"]))))
     assert "zebracorn" in admin.get("/verbatims/?q=zebracorn").get_data(as_text=True)
     assert admin.get("/api/v1/verbatims?q=zebracorn", headers=headers).get_json()["items"]
+    # The check below is meaningful: before erasure these pages do show her text.
+    shown_before = [p for p in ("/alerts/notifications", f"/topics/{topic_id}",
+                                "/ranking?week=2026-W46", "/api/v1/notifications")
+                    if "zebracorn" in admin.get(p, headers=headers).get_data(as_text=True)]
+    assert len(shown_before) >= 2, shown_before
 
     resp = admin.post("/api/v1/admin/erasure", json={"customer_id": ALICE}, headers=headers)
     assert resp.status_code == 200, resp.get_data(as_text=True)
@@ -76,10 +112,13 @@ def test_erased_text_appears_nowhere(app, session, settings, ingested):  # noqa:
     # Search for another word of her text (the page echoes the query itself).
     pages = ["/verbatims/", "/verbatims/?q=froze", "/verbatims/export.csv", "/topics/",
              "/ranking", "/ranking.csv", "/admin/", "/admin/compliance", "/admin/audit",
-             "/admin/audit.csv", "/admin/quarantine?status=all",
-             *[f"/verbatims/{i}" for i in old_ids]]
+             "/admin/audit.csv", "/admin/quarantine?status=all", "/alerts/",
+             "/alerts/notifications", "/alerts/deliveries", f"/topics/{topic_id}",
+             "/ranking?week=2026-W45", "/ranking?week=2026-W46", "/ranking.md?week=2026-W46",
+             "/ranking.csv?week=2026-W46", *[f"/verbatims/{i}" for i in old_ids]]
     api = ["/api/v1/verbatims", "/api/v1/verbatims?q=froze", "/api/v1/topics",
-           "/api/v1/rankings", *[f"/api/v1/verbatims/{i}" for i in old_ids]]
+           f"/api/v1/topics/{topic_id}", "/api/v1/rankings", "/api/v1/rankings?week=2026-W46",
+           "/api/v1/notifications", *[f"/api/v1/verbatims/{i}" for i in old_ids]]
     served = 0
     for path in pages:
         resp = admin.get(path)
@@ -91,7 +130,7 @@ def test_erased_text_appears_nowhere(app, session, settings, ingested):  # noqa:
         resp = admin.get(path, headers=headers)
         assert resp.status_code in (200, 404), (path, resp.status_code)
         assert "zebracorn" not in resp.get_data(as_text=True), path
-    assert served >= 8
+    assert served >= 15
     assert admin.get(f"/verbatims/{old_ids[0]}").status_code == 404
     # Bob's items are still served.
     assert "login loops" in admin.get("/verbatims/").get_data(as_text=True)

@@ -208,3 +208,9 @@ def test_rank_cli_json_contract(fresh_db_url, tmp_path) -> None:  # noqa: ANN001
     assert missing.returncode == 1 and "no ranking for 2020-W01" in missing.stderr_text
     bad = voc("rank", "--week", "2026-47")
     assert bad.returncode == 1 and "invalid ISO week" in bad.stderr_text
+    pol = voc("policies", "list")
+    assert pol.returncode == 0 and "payment_authentication" in pol.output
+    jobs = voc("scheduler", "--list")
+    assert jobs.returncode == 0 and "insights" in jobs.output and "rollups+rank" in jobs.output
+    unknown = voc("run", "rank", "--backfill", "2026-W10", "2026-W01")
+    assert unknown.returncode == 1 and "is after" in unknown.stderr_text

@@ -28,6 +28,12 @@ def verify(secret: str, body: bytes, header: str) -> bool:
     return hmac.compare_digest(sign(secret, body), header or "")
 
 
+def host_allowed(host: str, allowed: str) -> bool:
+    """Whether ``host`` matches one of the comma-separated suffixes (empty list = any host)."""
+    suffixes = [a.strip().lower().lstrip(".") for a in allowed.split(",") if a.strip()]
+    return not suffixes or any(host == s or host.endswith("." + s) for s in suffixes)
+
+
 @register
 class WebhookNotifier(Notifier):
     """POSTs the message's webhook JSON; non-2xx, timeouts and network errors are retried."""
@@ -63,6 +69,11 @@ class WebhookNotifier(Notifier):
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
     def send(self, payload: dict[str, Any], config: dict[str, Any], ctx: SendContext) -> None:
+        host = (urlsplit(config["url"]).hostname or "").lower()
+        if not host_allowed(host, ctx.settings.webhook_allowed_hosts):
+            # Keeps users from pointing the server at internal services (SSRF).
+            raise DeliveryError(f"webhook host {host} is not in VOC_WEBHOOK_ALLOWED_HOSTS",
+                                permanent=True)
         sent_at = int(time.time())
         body = self.body(payload, ctx, sent_at)
         headers = {"Content-Type": "application/json; charset=utf-8",

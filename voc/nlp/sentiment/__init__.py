@@ -29,7 +29,8 @@ from voc.nlp.sentiment.base import (
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "LABELS", "UNSUPPORTED", "UNSUPPORTED_RESULT", "SentimentBackend", "SentimentResult",
+    "LABELS", "UNSUPPORTED", "UNSUPPORTED_RESULT", "BackendUnavailable", "SentimentBackend",
+    "SentimentResult",
     "get_backend", "label_for_score",
 ]
 

@@ -11,9 +11,11 @@ cross-validation. The out-of-fold probabilities then fit
 
 - a temperature ``T`` (probabilities = softmax(logits / T)), so that they are calibrated
   (the fit's ECE and Brier score are stored in ``metrics``);
-- a prior correction exponent ``alpha``: the label is argmax(p_c / prior_c ** alpha), which
-  trades a little accuracy for recall on rare classes (macro recall is what matters when
-  negative feedback is the minority).
+- a prior correction: the label is argmax(log p_c + b_c) with b = -alpha * log(prior),
+  alpha picked on the out-of-fold predictions and the negative/neutral offsets then refined
+  on a small grid; this trades a little accuracy for recall on rare classes (macro recall
+  is what matters when negative feedback is the minority). The stored score stays the
+  calibrated P(pos) - P(neg), so a borderline item's label and score sign can disagree.
 
 The score is P(positive) - P(negative) from the calibrated probabilities. The model is
 exported as plain arrays (:meth:`LearnedModel.to_bytes`, ``np.savez`` without pickle),
@@ -204,6 +206,7 @@ class LearnedModel:
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     n_train: int = 0
+    bias: np.ndarray | None = None  # decision offsets on log p; default -alpha * log(prior)
 
     def predict_proba(self, texts: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities (n, 3) in the order negative, neutral, positive."""
@@ -213,9 +216,15 @@ class LearnedModel:
         logits = np.asarray(x @ self.coef.T) + self.intercept
         return _softmax(logits / self.temperature)
 
+    def decision_bias(self) -> np.ndarray:
+        """Offsets added to log p before the argmax (the prior correction)."""
+        if self.bias is not None:
+            return self.bias
+        return -self.alpha * np.log(self.prior)
+
     def decide(self, probs: np.ndarray) -> np.ndarray:
-        """Class ids after the prior correction (argmax of p / prior ** alpha)."""
-        return (probs / np.power(self.prior, self.alpha)).argmax(axis=1)
+        """Class ids after the prior correction: argmax(log p + bias)."""
+        return (np.log(np.clip(probs, 1e-12, None)) + self.decision_bias()).argmax(axis=1)
 
     def to_bytes(self) -> bytes:
         """Serialise to an ``.npz`` of plain arrays (no pickle)."""
@@ -226,7 +235,8 @@ class LearnedModel:
                 "params": self.params, "metrics": self.metrics, "n_train": self.n_train}
         np.savez_compressed(
             buf, coef=self.coef.astype(np.float32), intercept=self.intercept.astype(np.float32),
-            prior=self.prior.astype(np.float64), word_vocab=np.array(f.word_vocab, dtype=str),
+            prior=self.prior.astype(np.float64), bias=self.decision_bias().astype(np.float64),
+            word_vocab=np.array(f.word_vocab, dtype=str),
             word_idf=f.word_idf, char_vocab=np.array(f.char_vocab, dtype=str),
             char_idf=f.char_idf, meta=np.array(json.dumps(meta)),
         )
@@ -244,7 +254,8 @@ class LearnedModel:
                        temperature=float(meta["temperature"]), prior=z["prior"],
                        alpha=float(meta["alpha"]), languages=list(meta["languages"]),
                        embedding_model=meta["embedding_model"], params=meta["params"],
-                       metrics=meta["metrics"], n_train=int(meta["n_train"]))
+                       metrics=meta["metrics"], n_train=int(meta["n_train"]),
+                       bias=z["bias"] if "bias" in z.files else None)
 
 
 def _fit_lr(x: sparse.csr_matrix, y: np.ndarray, c: float, seed: int) -> Any:
@@ -305,7 +316,8 @@ def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embedd
     prior = counts / counts.sum()
     alpha = max(ALPHA_GRID, key=lambda a: (macro_recall(y, (oof_probs / prior ** a).argmax(1)),
                                            -abs(a - 1.0)))
-    pred = (oof_probs / prior ** alpha).argmax(1)
+    bias = _tune_bias(oof_probs, y, -alpha * np.log(prior))
+    pred = (np.log(np.clip(oof_probs, 1e-12, None)) + bias).argmax(1)
     metrics = {
         "cv_folds": k, "cv_macro_recall": round(macro_recall(y, pred), 4),
         "cv_accuracy": round(float((pred == y).mean()), 4),
@@ -320,8 +332,9 @@ def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embedd
     model = LearnedModel(
         featurizer=feat, coef=final.coef_.astype(np.float32),
         intercept=final.intercept_.astype(np.float32), temperature=temperature, prior=prior,
-        alpha=float(alpha), languages=langs, embedding_model=embedding_model,
+        alpha=float(alpha), languages=langs, embedding_model=embedding_model, bias=bias,
         params={"C": c, "temperature": round(temperature, 4), "alpha": alpha,
+                "bias": [round(float(b), 3) for b in bias],
                 "block_weights": BLOCK_WEIGHTS, "seed": seed,
                 "n_word_terms": len(feat.word_vocab), "n_char_terms": len(feat.char_vocab)},
         metrics=metrics, n_train=len(y),
@@ -329,6 +342,26 @@ def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embedd
     log.info("learned sentiment fitted on %d items in %.1fs (cv macro recall %.3f, ECE %.3f)",
              len(y), metrics["train_seconds"], metrics["cv_macro_recall"], metrics["cv_ece"])
     return model
+
+
+def _tune_bias(probs: np.ndarray, y: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Refine the negative/neutral decision offsets on out-of-fold probabilities.
+
+    A grid of +-1 (log-odds) around the prior correction ``start``; a change is kept only
+    if it improves the out-of-fold macro recall by more than 0.2 points (less is noise).
+    """
+    logp = np.log(np.clip(probs, 1e-12, None))
+    best = start.copy()
+    best_score = macro_recall(y, (logp + best).argmax(1))
+    base_score = best_score
+    steps = np.round(np.arange(-1.0, 1.01, 0.1), 2)
+    for d0 in steps:
+        for d1 in steps:
+            cand = start + np.array([d0, d1, 0.0])
+            score = macro_recall(y, (logp + cand).argmax(1))
+            if score > best_score + 1e-9:
+                best, best_score = cand, score
+    return best if best_score > base_score + 0.002 else start
 
 
 def _supported_languages(languages: Sequence[str | None] | None, min_rows: int) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -18,7 +19,7 @@ from voc.nlp.sentiment.learned import LearnedModel, csat_to_label, fit_learned
 log = logging.getLogger(__name__)
 
 _CACHE_LOCK = threading.Lock()
-_CACHE: dict[tuple[str, int], LearnedModel] = {}
+_CACHE: dict[tuple[str, int], LearnedModel] = {}  # (blob sha1, version) -> model
 
 
 class NoLearnedModel(LookupError):
@@ -38,11 +39,12 @@ def list_versions(session: Session) -> list[SentimentModel]:
 
 
 def load_latest(session: Session) -> tuple[LearnedModel, int]:
-    """The newest model and its version; cached per process and database until a new version."""
+    """The newest model and its version; the parsed model is cached per process."""
     row = latest_version(session)
     if row is None:
         raise NoLearnedModel("no learned sentiment model yet: run `voc sentiment train`")
-    key = (str(session.get_bind().url), row.version)
+    # the blob's digest: two databases in one process may both hold a "version 1"
+    key = (hashlib.sha1(row.blob).hexdigest(), row.version)
     with _CACHE_LOCK:
         model = _CACHE.get(key)
         if model is None:

@@ -332,8 +332,15 @@ def _apply_clusters(s: Session, settings: Settings, docs: _Docs, result: Cluster
     now = utcnow()
     if result.k:
         sim = reg.canonical_similarity(result.centroids)
-        for row, col, _score in match_one_to_one(sim, settings.topic_match_threshold):
-            cluster_topic[row] = reg.canonical[col]
+        # One-to-one over every registry centroid, merged topics included: a cluster that
+        # matches a merged topic goes to its merge target (merges survive refits), while
+        # the target can still match its own cluster.
+        direct: dict[int, int] = {}  # cluster -> registry row it matched
+        if len(reg.ids):
+            row_sim = normalize(result.centroids) @ reg.unit().T
+            for row, col, _score in match_one_to_one(row_sim, settings.topic_match_threshold):
+                direct[row] = col
+                cluster_topic[row] = reg.targets[col]
         counts["matched"] = len(cluster_topic)
         # Unmatched clusters big enough become new topics.
         new_topics: list[tuple[int, Topic]] = []
@@ -361,11 +368,11 @@ def _apply_clusters(s: Session, settings: Settings, docs: _Docs, result: Cluster
         counts["new_topics"] = len(new_topics)
         # Matched topics take the fresh keywords/label (curated_label is never touched).
         label_params = []
-        for i, tid in cluster_topic.items():
-            if any(tid == t.id for _, t in new_topics):
-                continue
-            p = {"id": tid, "label": result.names[i], "keywords": result.keywords[i],
-                 "updated_at": now}
+        for i, col in direct.items():
+            rid = reg.ids[col]
+            p: dict[str, Any] = {"id": rid, "updated_at": now}
+            if rid == reg.targets[col]:  # a merged topic keeps its old label
+                p.update(label=result.names[i], keywords=result.keywords[i])
             if mode == "refit":
                 p["centroid"] = result.centroids[i]
             label_params.append(p)
