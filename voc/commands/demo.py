@@ -70,18 +70,18 @@ def demo(app: AppContext, serve: bool, fresh: bool, weeks: int) -> None:
     click.echo("5/5 demo login")
     password = _ensure_demo_user(app)
     elapsed = time.perf_counter() - started
-    click.echo(f"\nvoc demo ready in {elapsed:.0f}s: {settings.database_url}")
+    safe_url = app.engine.url.render_as_string(hide_password=True)
+    click.echo(f"\nvoc demo ready in {elapsed:.0f}s: {safe_url}")
     url = f"http://{settings.host}:{settings.port}/"
     if password:
         click.echo(f"  dashboard: {url}\n  login:     {DEMO_ADMIN} / {password}   (role admin)")
     else:
         click.echo(f"  dashboard: {url}\n  login:     {DEMO_ADMIN} (password set on first run; "
-                   f"reset with: python -m voc users create {DEMO_ADMIN} --role admin "
-                   "--password-stdin)")
+                   f"reset with: python -m voc users password {DEMO_ADMIN} --password-stdin)")
     if serve:
         from web import create_app
 
-        web_app = create_app()
+        web_app = create_app({"VOC_SETTINGS": settings})
         click.echo(f"serving on {url} (Ctrl+C to stop)")
         web_app.run(host=settings.host, port=settings.port, debug=False, use_reloader=False)
 
