@@ -45,7 +45,7 @@ def test_onnx_matches_sbert(reference: np.ndarray, model_cache) -> None:  # noqa
 def test_onnx_int8_is_close_to_sbert(reference: np.ndarray, model_cache) -> None:  # noqa: ANN001
     vecs = get_embedder("onnx-int8", model_cache).encode(SENTENCES)
     cos = (vecs * reference).sum(axis=1)
-    assert cos.min() > 0.9
+    assert cos.min() > 0.95
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
 
 

@@ -9,8 +9,8 @@ Backends (``VOC_EMBEDDING_BACKEND``):
 - ``onnx``: the same transformer exported locally to ONNX (once, cached under
   ``cache_dir``, normally ``settings.instance_dir / "models"``) and run with
   ONNX Runtime; mean pooling and L2 normalisation are done in numpy.
-- ``onnx-int8``: the ONNX export with int8 dynamic quantisation of its weights
-  (``onnxruntime.quantization.quantize_dynamic``): faster, slightly less exact.
+- ``onnx-int8``: the ONNX export with int8 dynamic quantisation of its MatMul weights,
+  per channel (``onnxruntime.quantization.quantize_dynamic``): faster, slightly less exact.
 
 All backends return L2-normalised float32 vectors of shape ``(n, 384)``.
 """
@@ -135,13 +135,16 @@ def export_onnx(out_dir: Path, *, quantize: bool = False) -> Path:
         log.info("exported %s to ONNX in %.1fs", MODEL_NAME, time.perf_counter() - started)
     if not quantize:
         return fp32
-    int8 = out_dir / "model-int8.onnx"
+    int8 = out_dir / "model-int8-pc.onnx"
     if not int8.exists():
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         started = time.perf_counter()
         tmp = out_dir / f"model-int8.onnx.tmp{os.getpid()}"
-        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+        # Per-channel scales on the MatMul weights only: per-tensor int8 (or quantising the
+        # embedding Gather) costs too much accuracy on short texts (cosine 0.85 vs 0.96+).
+        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"])
         os.replace(tmp, int8)
         log.info("quantised %s to int8 in %.1fs", MODEL_NAME, time.perf_counter() - started)
     return int8

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -69,8 +68,9 @@ def merge_topics(session: Session, source_ids: Iterable[int], target_id: int,
                  actor: str) -> Topic:
     """Merge ``source_ids`` into ``target_id``: their items move, their ids redirect.
 
-    The target's centroid becomes the size-weighted mean of all merged centroids;
-    the sources keep their own centroids so that future matches still redirect.
+    Every topic keeps its own centroid: items (and refit clusters) resembling a source
+    match the source's centroid and are redirected to the target, so the target does
+    not drift to a blend of themes.
     """
     sources = sorted({int(i) for i in source_ids} - {int(target_id)})
     if not sources:
@@ -83,12 +83,8 @@ def merge_topics(session: Session, source_ids: Iterable[int], target_id: int,
         if t.status == "merged":
             raise CurationError(f"topic {t.id} is already merged into {t.merged_into_id}")
     now = utcnow()
-    weights = [max(target.size or 0, 1)] + [max(t.size or 0, 1) for t in topics]
-    cents = [target.centroid] + [t.centroid for t in topics]
-    pairs = [(w, c) for w, c in zip(weights, cents, strict=True) if c is not None]
-    if pairs:
-        target.centroid = (sum(w * c for w, c in pairs) / sum(w for w, _ in pairs)).astype(
-            np.float32)
+    if target.centroid is None:
+        target.centroid = next((t.centroid for t in topics if t.centroid is not None), None)
     # Topics previously merged into a source now redirect to the new target directly.
     session.execute(update(Topic).where(Topic.merged_into_id.in_(sources))
                     .values(merged_into_id=target.id))

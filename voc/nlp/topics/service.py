@@ -123,8 +123,9 @@ def assign_pending(session_factory: sessionmaker[Session], settings: Settings, *
                 tid = reg.targets[idx]
                 params.append({"id": r.id, "topic_id": tid, "topic_score": float(score),
                                "topic_assigned_at": now})
-                sums[tid] = sums.get(tid, 0) + vec
-                added[tid] = added.get(tid, 0) + 1
+                if reg.ids[idx] == tid:  # via a merged topic's centroid: target stays put
+                    sums[tid] = sums.get(tid, 0) + vec
+                    added[tid] = added.get(tid, 0) + 1
             if params:
                 s.execute(update(Feedback), params)
                 touched.update(p["topic_id"] for p in params)
@@ -135,7 +136,8 @@ def assign_pending(session_factory: sessionmaker[Session], settings: Settings, *
         bar.close()
     if touched:
         with session_scope(session_factory) as s:
-            _update_running_centroids(s, sums, added)
+            if sums:
+                _update_running_centroids(s, sums, added)
             reg_mod.refresh_stats(s, touched)
     if cluster_leftovers and counts["unassigned"] >= 3 * settings.topic_min_cluster_size:
         inc = _cluster_leftovers(session_factory, settings)
@@ -429,30 +431,37 @@ def _apply_clusters(s: Session, settings: Settings, docs: _Docs, result: Cluster
 
 def _recalibrate(s: Session, settings: Settings, docs: _Docs, topic_ids: set[int],
                  mode: str) -> None:
-    """Per-topic thresholds (and, for a refit, centroids) from the members in this run."""
+    """Per-topic assignment thresholds from the members in this run.
+
+    A member's similarity is to the best of the topic's centroids (its own and those of
+    topics merged into it). Centroids themselves come from the matched clusters, so a
+    merge target keeps its own centroid instead of drifting to a blend of themes.
+    """
     if not topic_ids:
         return
     members: dict[int, int | None] = {}
-    # Current topic of each run document (after the updates above), fetched in chunks.
     ids = docs.ids.tolist()
     for i in range(0, len(ids), _IN_CHUNK):
         members.update(dict(s.execute(select(Feedback.id, Feedback.topic_id)
                                       .where(Feedback.id.in_(ids[i:i + _IN_CHUNK]))).all()))
     topic_of = np.asarray([members.get(f) or -1 for f in ids], dtype=np.int64)
-    topics = {t.id: t for t in s.scalars(select(Topic).where(Topic.id.in_(list(topic_ids))))}
+    reg = reg_mod.load_registry(s, settings.topic_assign_threshold)
+    rows_of: dict[int, list[int]] = {}
+    for r, target in enumerate(reg.targets):
+        rows_of.setdefault(target, []).append(r)
+    unit = reg.unit()
     params = []
-    for tid, t in topics.items():
+    for tid in topic_ids:
         mask = topic_of == tid
-        if not mask.any():
+        rows = rows_of.get(tid)
+        if not mask.any() or not rows:
             continue
-        p: dict[str, Any] = {"id": tid}
-        if mode == "refit" or t.centroid is None:
-            p["centroid"] = docs.vectors[mask].mean(axis=0).astype(np.float32)
+        if len(rows) == 1 and mode == "refit":
             member_sims = loo_similarities(docs.vectors[mask])
         else:
-            member_sims = normalize(docs.vectors[mask]) @ normalize(t.centroid)
-        p["assign_threshold"] = calibrate_threshold(member_sims, settings.topic_assign_threshold)
-        params.append(p)
+            member_sims = (normalize(docs.vectors[mask]) @ unit[rows].T).max(axis=1)
+        params.append({"id": tid, "assign_threshold": calibrate_threshold(
+            member_sims, settings.topic_assign_threshold)})
     if params:
         s.execute(update(Topic), params)
 
