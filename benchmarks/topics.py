@@ -209,6 +209,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--min-cluster-size", type=int, default=None,
                     help="VOC_TOPIC_MIN_CLUSTER_SIZE for this run (default: the setting)")
+    ap.add_argument("--stability-only", action="store_true",
+                    help="only rerun the stability figure and update it in --json")
     a = ap.parse_args(argv)
 
     import pandas as pd
@@ -235,6 +237,25 @@ def main(argv: list[str] | None = None) -> dict:
     cache = work / "models"
     report: dict = {"data": a.data, "n": n, "categories": len(set(truth)),
                     "machine": f"{os.cpu_count()} CPUs (shared, noisy timings)"}
+
+    if a.stability_only:
+        from voc.nlp.embeddings import get_embedder
+
+        t0 = time.perf_counter()
+        vec = get_embedder("sbert").encode(texts, batch_size=64)
+        (work / "texts.json").write_text(json.dumps(texts))
+        np.save(work / "emb-sbert.npy", vec)
+        print(f"embedded {n} docs in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+        common = {"texts_path": str(work / "texts.json"), "emb_path": str(work / "emb-sbert.npy"),
+                  "settings": settings}
+        old = json.loads(Path(a.json_out).read_text()) if a.json_out and Path(
+            a.json_out).exists() else {}
+        old["stability"] = _stability(common, created, weeks, truth, n)
+        print(f"stability: {old['stability']['changed_share']:.2f}% changed "
+              f"({old['stability']})")
+        if a.json_out:
+            Path(a.json_out).write_text(json.dumps(old, indent=2, default=str))
+        return old
 
     # 1. embeddings per backend
     backends = [b for b in a.backends.split(",") if b]
@@ -290,25 +311,32 @@ def main(argv: list[str] | None = None) -> dict:
 
     # 4. stability: weeks 1-8, then weeks 9-12 with a refit
     if not a.no_stability:
-        early = [i for i in range(n) if weeks[i] < 8]
-        late = [i for i in range(n) if weeks[i] >= 8]
-        st = _run_child("voc", {**common, "created": [c.isoformat() for c in created],
-                                "phases": [(early, False), (late, True)]})
-        before = np.asarray(st["phases"][0]["labels"])[early]
-        after = np.asarray(st["phases"][1]["labels"])[early]
-        assigned = before >= 0
-        changed = float(((before != after) & assigned).sum()) / max(int(assigned.sum()), 1)
-        report["stability"] = {
-            "changed_share": round(100 * changed, 2), "early_items": len(early),
-            "late_items": len(late), "target": "<= 5%",
-            "refit_counts": st["phases"][1]["counts"],
-            "after_refit": _scores(truth, np.asarray(st["phases"][1]["labels"]))}
+        report["stability"] = _stability(common, created, weeks, truth, n)
 
     _print(report)
     if a.json_out:
         Path(a.json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json_out).write_text(json.dumps(report, indent=2, default=str))
     return report
+
+
+def _stability(common: dict, created: list[datetime], weeks: np.ndarray, truth: list[str],
+               n: int) -> dict:
+    """Weeks 1-8 through the pipeline, then weeks 9-12 with a refit: share of week 1-8
+    items whose canonical topic changed."""
+    early = [i for i in range(n) if weeks[i] < 8]
+    late = [i for i in range(n) if weeks[i] >= 8]
+    st = _run_child("voc", {**common, "created": [c.isoformat() for c in created],
+                            "phases": [(early, False), (late, True)]})
+    before = np.asarray(st["phases"][0]["labels"])[early]
+    after = np.asarray(st["phases"][1]["labels"])[early]
+    assigned = before >= 0
+    changed = float(((before != after) & assigned).sum()) / max(int(assigned.sum()), 1)
+    return {"changed_share": round(100 * changed, 2), "early_items": len(early),
+            "late_items": len(late), "target": "<= 5%",
+            "before_refit": _scores([truth[i] for i in early], before),
+            "refit_counts": st["phases"][1]["counts"],
+            "after_refit": _scores(truth, np.asarray(st["phases"][1]["labels"]))}
 
 
 def _print(r: dict) -> None:

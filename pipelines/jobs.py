@@ -38,12 +38,20 @@ def refit_topics(ctx: StepContext) -> dict[str, Any]:
     return dict(refit(ctx.session_factory, ctx.settings) or {})
 
 
+def send_digests(ctx: StepContext) -> dict[str, Any]:
+    """Weekly digests that are due (idempotent per user per week; checked hourly)."""
+    from voc.alerts.digest import send_due_digests
+
+    return dict(send_due_digests(ctx.session_factory, ctx.settings).counts())
+
+
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("enrich", "schedule_enrich", steps=("enrich",)),
     JobSpec("topics", "schedule_topics", steps=("topics",)),
     JobSpec("refit", "schedule_refit", call=refit_topics),
     JobSpec("insights", "schedule_insights", steps=("rollups", "rank")),
     JobSpec("alerts", "schedule_alerts", steps=("alerts",)),
+    JobSpec("digest", "schedule_digest", call=send_digests),
     JobSpec("purge", "schedule_purge", steps=("purge",)),
 )
 

@@ -93,6 +93,7 @@ class Settings:
     schedule_refit: str = "30 2 * * 1"  # weekly topic refit, Monday 02:30
     schedule_insights: str = "every 1h"  # rollups then rank
     schedule_alerts: str = "every 15m"
+    schedule_digest: str = "every 1h"  # sends each user's digest once due (weekday/hour)
     schedule_purge: str = "0 3 * * *"
     schedule_misfire_grace_s: int = 300
 

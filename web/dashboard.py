@@ -33,7 +33,7 @@ def ranking_state() -> dict[str, Any]:
     """Week, filters and tab from the query string (all page state lives in the URL)."""
     session, settings = get_session(), get_settings()
     weeks = ib.available_weeks(session, settings)
-    week = request.args.get("week") or (weeks[0] if weeks else None)
+    week = request.args.get("week") or default_week(weeks, settings)
     if week and week not in weeks:
         abort(404)
     filters = {k: (request.args.get(k) or "").strip()[:100] or None for k in FILTER_KEYS}
@@ -44,6 +44,21 @@ def ranking_state() -> dict[str, Any]:
     tab = request.args.get("tab", "topics")
     return {"weeks": weeks, "week": week, "filters": filters,
             "tab": tab if tab in ("topics", "policies") else "topics"}
+
+
+def default_week(weeks: list[str], settings: Any) -> str | None:
+    """The newest complete week: the forum reviews finished weeks, not the one in progress."""
+    if not weeks:
+        return None
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from voc.insights.weeks import iso_week
+
+    current = iso_week(datetime.now(UTC), ZoneInfo(settings.timezone))
+    if weeks[0] == current and len(weeks) > 1:
+        return weeks[1]
+    return weeks[0]
 
 
 def _items(state: dict[str, Any], limit: int | None = None) -> list[dict[str, Any]]:

@@ -35,7 +35,7 @@ def test_train_store_version_and_score(session_factory, settings, add_feedback, 
                                        read_feedback):
     learned = settings.replace(sentiment_backend="learned", sentiment_min_language_rows=5)
     ids = add_feedback(survey_items())
-    ticket = add_feedback([{"text": "The app crashes and support never answers, terrible"},
+    ticket = add_feedback([{"text": "Terrible support, the app crashes every time. Useless"},
                            {"text": "Die App stürzt ständig ab und niemand hilft mir"}],
                           source="tickets")
     with session_factory() as s, pytest.raises(BackendUnavailable, match="sentiment train"):

@@ -3,12 +3,12 @@
 Weak labels come from survey CSAT (1-2 negative, 3 neutral, 4-5 positive). Features:
 
 - the stored sentence embedding (all-MiniLM-L6-v2, shared with topics);
-- TF-IDF of word 1-2-grams (domain words the embedding blurs); character 2-5-grams are
-  available but off by default (``BLOCK_WEIGHTS``);
+- TF-IDF of word 1-2-grams and (if cross-validation prefers, ``WEIGHT_GRID``) character
+  2-5-grams: domain words the embedding blurs;
 - VADER's four polarity scores (negation and intensity rules).
 
-A multinomial logistic regression is fitted on them; ``C`` is picked by stratified
-cross-validation. The out-of-fold probabilities then fit
+A multinomial logistic regression is fitted on them; ``C`` and the block weights are
+picked by stratified cross-validation. The out-of-fold probabilities then fit
 
 - a temperature ``T`` (probabilities = softmax(logits / T)), so that they are calibrated
   (the fit's ECE and Brier score are stored in ``metrics``);
@@ -49,9 +49,13 @@ log = logging.getLogger(__name__)
 C_GRID = (0.5, 1.0, 2.0)
 ALPHA_GRID = tuple(round(a * 0.1, 1) for a in range(0, 16))
 #: Relative weights of the feature blocks (embedding rows and TF-IDF rows are unit-norm).
-#: Picked by out-of-fold macro recall on TweetEval val among four settings; the char
-#: n-gram block (weight 0: not built) did not help there and costs the most time.
-BLOCK_WEIGHTS = {"embedding": 2.0, "word": 1.0, "char": 0.0, "vader": 1.0}
+#: Training picks one of these by out-of-fold macro recall: character n-grams help on long
+#: reviews, while on short tweets a heavier embedding block without them does better.
+WEIGHT_GRID = (
+    {"embedding": 1.0, "word": 1.0, "char": 1.0, "vader": 0.5},
+    {"embedding": 2.0, "word": 1.0, "char": 0.0, "vader": 1.0},
+)
+BLOCK_WEIGHTS = WEIGHT_GRID[0]
 MIN_TRAIN = 30
 
 
@@ -274,10 +278,12 @@ def _fit_lr(x: sparse.csr_matrix, y: np.ndarray, c: float, seed: int) -> Any:
 def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embeddings: np.ndarray,
                 *, embedding_model: str, languages: Sequence[str | None] | None = None,
                 min_language_rows: int = 50, seed: int = 0, folds: int = 4,
-                c_grid: Sequence[float] = C_GRID) -> LearnedModel:
+                c_grid: Sequence[float] = C_GRID,
+                weight_grid: Sequence[dict[str, float]] = WEIGHT_GRID) -> LearnedModel:
     """Fit the learned classifier (the function ``voc sentiment train`` and the benchmark use).
 
-    ``labels`` are 0 negative, 1 neutral, 2 positive. Cross-validation picks ``C`` and
+    ``labels`` are 0 negative, 1 neutral, 2 positive. Cross-validation picks ``C`` and the
+    block weights (``WEIGHT_GRID``) and
     yields the out-of-fold probabilities that fit the temperature and prior correction and
     give the stored metrics (macro recall, accuracy, ECE, Brier).
     """
@@ -299,25 +305,28 @@ def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embedd
     from voc.nlp.sentiment.vader import polarity_features
 
     polarity = polarity_features(texts)
-    # Vocabularies are fitted on each training fold so the CV figures are honest.
-    fold_x = []
-    for tr, te in splits:
-        feat = Featurizer().fit([texts[i] for i in tr], emb.shape[1])
-        fold_x.append((feat.transform([texts[i] for i in tr], emb[tr], polarity[tr]),
-                       feat.transform([texts[i] for i in te], emb[te], polarity[te])))
-    best: tuple[float, float, np.ndarray] | None = None
-    for c in c_grid:
-        oof = np.zeros((len(y), 3))
-        for (tr, te), (x_tr, x_te) in zip(splits, fold_x, strict=True):
-            lr = _fit_lr(x_tr, y[tr], c, seed)
-            oof[te] = lr.decision_function(x_te)
-        prior = counts / counts.sum()
-        score = max(macro_recall(y, (_softmax(oof) / prior ** a).argmax(1)) for a in ALPHA_GRID)
-        log.debug("learned sentiment: C=%s cv macro recall %.3f", c, score)
-        if best is None or score > best[1]:
-            best = (c, score, oof)
+    best: tuple[float, float, np.ndarray, dict[str, float]] | None = None
+    for weights in weight_grid:
+        # Vocabularies are fitted on each training fold so the CV figures are honest.
+        fold_x = []
+        for tr, te in splits:
+            feat = Featurizer(weights=dict(weights)).fit([texts[i] for i in tr], emb.shape[1])
+            fold_x.append((feat.transform([texts[i] for i in tr], emb[tr], polarity[tr]),
+                           feat.transform([texts[i] for i in te], emb[te], polarity[te])))
+        for c in c_grid:
+            oof = np.zeros((len(y), 3))
+            for (tr, te), (x_tr, x_te) in zip(splits, fold_x, strict=True):
+                lr = _fit_lr(x_tr, y[tr], c, seed)
+                oof[te] = lr.decision_function(x_te)
+            prior = counts / counts.sum()
+            score = max(macro_recall(y, (_softmax(oof) / prior ** a).argmax(1))
+                        for a in ALPHA_GRID)
+            log.debug("learned sentiment: weights=%s C=%s cv macro recall %.3f",
+                      weights, c, score)
+            if best is None or score > best[1]:
+                best = (c, score, oof, dict(weights))
     assert best is not None
-    c, _, oof_logits = best
+    c, _, oof_logits, weights = best
     temperature = _fit_temperature(oof_logits, y)
     oof_probs = _softmax(oof_logits / temperature)
     prior = counts / counts.sum()
@@ -332,7 +341,7 @@ def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embedd
         "cv_ece_uncalibrated": round(ece(y, _softmax(oof_logits)), 4),
         "class_counts": {LABELS[i]: int(counts[i]) for i in range(3)},
     }
-    feat = Featurizer().fit(texts, emb.shape[1])
+    feat = Featurizer(weights=weights).fit(texts, emb.shape[1])
     final = _fit_lr(feat.transform(texts, emb, polarity), y, c, seed)
     langs = _supported_languages(languages, min_language_rows)
     metrics["train_seconds"] = round(time.perf_counter() - started, 1)

@@ -330,6 +330,7 @@ def _apply_clusters(s: Session, settings: Settings, docs: _Docs, result: Cluster
     counts = {"docs": len(docs.ids), "clusters": result.k, "matched": 0, "new_topics": 0,
               "moved": 0, "assigned": 0, "unassigned": 0}
     cluster_topic: dict[int, int] = {}
+    created_ids: set[int] = set()
     events: list[dict[str, Any]] = []
     now = utcnow()
     if result.k:
@@ -368,6 +369,7 @@ def _apply_clusters(s: Session, settings: Settings, docs: _Docs, result: Cluster
                                    "related_topic_id": reg.canonical[j], "refit_id": run_id,
                                    "details": {"similarity": round(float(sim[i, j]), 3)}})
         counts["new_topics"] = len(new_topics)
+        created_ids.update(t.id for _, t in new_topics)
         # Matched topics take the fresh keywords/label (curated_label is never touched).
         label_params = []
         for i, col in direct.items():
@@ -407,9 +409,15 @@ def _apply_clusters(s: Session, settings: Settings, docs: _Docs, result: Cluster
                     updates.append({"id": fid, "topic_id": cur, "topic_assigned_at": now})
                 continue
             c_cur, c_new = unit_by_topic.get(cur), unit_by_topic.get(new)
+            # Stability: already-assigned items never move into a topic born in this refit
+            # (new topics grow from new and unassigned items), and move between existing
+            # topics only when clearly closer (hysteresis margin).
+            if new in created_ids:
+                continue
             if c_cur is not None and c_new is not None and (
-                    float(vecs[k] @ c_cur) + settings.topic_refit_margin >= float(vecs[k] @ c_new)):
-                continue  # hysteresis: not clearly closer to the new topic
+                    float(vecs[k] @ c_cur) + settings.topic_refit_margin
+                    >= float(vecs[k] @ c_new)):
+                continue
             counts["moved"] += 1
         elif new < 0:
             counts["unassigned"] += 1
