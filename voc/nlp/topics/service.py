@@ -11,8 +11,10 @@ What the pipeline calls (docs/architecture.md):
   ``VOC_TOPIC_REFIT_MAX_DOCS``; the rest is then assigned by centroid) and maps
   the clusters back to canonical ids (Hungarian on centroid cosine), so topics keep
   their ids, curated names, merges and hidden flags. Items that are already
-  assigned move only when clearly closer to another topic (``VOC_TOPIC_REFIT_MARGIN``),
-  which keeps the weekly refit from reshuffling history.
+  assigned move only when clearly closer to another existing topic
+  (``VOC_TOPIC_REFIT_MARGIN``) and never into a topic born in this refit (new topics
+  grow from new and unassigned items), which keeps the weekly refit from reshuffling
+  history; analysts can still move or merge by hand.
 - :func:`topic_examples`: items closest to a topic's centroid.
 
 Memory: assignment holds one batch of embeddings at a time; refit holds only the
