@@ -107,20 +107,30 @@ def test_web_app_refuses_to_start_in_production_without_the_key(monkeypatch) -> 
         create_app()
 
 
-@pytest.mark.xfail(strict=True, reason="review finding: connector credentials (http token, "
-                   "sql URL password) are stored in sources.settings in the database; they "
-                   "should come from the environment (e.g. token_env=VOC_HELPDESK_TOKEN)")
 def test_source_credentials_are_not_stored_in_the_database(fresh_db_url) -> None:  # noqa: ANN001
+    """Literal secrets are refused; the source names an environment variable instead."""
     from click.testing import CliRunner
     from sqlalchemy import text
 
     from voc.cli import main
     from voc.db import make_engine
 
-    res = CliRunner().invoke(main, [
+    runner = CliRunner()
+    refused = runner.invoke(main, [
         "--database-url", fresh_db_url, "sources", "add", "helpdesk", "--type", "http",
         "--setting", "url=https://helpdesk.example/api/tickets.json",
         "--setting", "token=SeCrEt-helpdesk-token"])
+    assert refused.exit_code == 1
+    assert "token_env" in refused.output and "SeCrEt-helpdesk-token" not in refused.output
+    refused_url = runner.invoke(main, [
+        "--database-url", fresh_db_url, "sources", "add", "wh", "--type", "sql",
+        "--setting", "url=postgresql+psycopg2://etl:SeCrEt-pw@db/warehouse",
+        "--setting", "query=SELECT 1", "--setting", "watermark_column=x"])
+    assert refused_url.exit_code == 1 and "password" in refused_url.output
+    res = runner.invoke(main, [
+        "--database-url", fresh_db_url, "sources", "add", "helpdesk", "--type", "http",
+        "--setting", "url=https://helpdesk.example/api/tickets.json",
+        "--setting", "token_env=VOC_HELPDESK_TOKEN"])
     assert res.exit_code == 0, res.output
     engine = make_engine(fresh_db_url)
     try:
@@ -128,4 +138,17 @@ def test_source_credentials_are_not_stored_in_the_database(fresh_db_url) -> None
             stored = conn.execute(text("SELECT CAST(settings AS TEXT) FROM sources")).scalar()
     finally:
         engine.dispose()
-    assert "SeCrEt-helpdesk-token" not in stored
+    assert "SeCrEt-helpdesk-token" not in stored and "VOC_HELPDESK_TOKEN" in stored
+
+
+def test_connector_secrets_resolve_from_the_environment() -> None:
+    from voc.ingest import secrets
+    from voc.ingest.errors import IngestError
+
+    conf = {"token_env": "VOC_TEST_TOKEN"}
+    assert secrets.resolve("hd", conf, "token", {"VOC_TEST_TOKEN": "abc"}) == "abc"
+    with pytest.raises(IngestError, match="VOC_TEST_TOKEN"):
+        secrets.resolve("hd", conf, "token", {})
+    assert secrets.literal_secrets({"url": "https://x/api", "token_env": "T"}) == []
+    assert secrets.literal_secrets({"headers": {"Authorization": "Bearer x"}}) == \
+        ["headers.Authorization"]

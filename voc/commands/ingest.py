@@ -133,15 +133,18 @@ def sources_add(app: AppContext, name: str, type_: str, kind: str, schedule: str
     \b
     Settings by type:
       file  path (file or drop folder), format, delimiter, encoding, mapping
-      http  url, token, auth_header, auth_scheme, records_key, start_time, mapping
-      sql   url, query (with :watermark), watermark_column, initial_watermark, mapping
+      http  url, token_env, auth_header, auth_scheme, records_key, start_time, mapping
+      sql   url or url_env, password_env, query (with :watermark), watermark_column,
+            initial_watermark, mapping
+    Secrets (tokens, passwords) are never stored: name an environment variable instead.
 
     \b
     Examples:
       sources add drop --type file --setting path=/data/drop --schedule "every 15m"
       sources add helpdesk --type http --setting url=https://x/api/v2/incremental/tickets.json \\
-        --setting token=... --settings-json '{"mapping": {"description": "text"}}'
-      sources add warehouse --type sql --kind survey --setting url=postgresql+psycopg2://... \\
+        --setting token_env=VOC_HELPDESK_TOKEN \\
+        --settings-json '{"mapping": {"description": "text"}}'
+      sources add warehouse --type sql --kind survey --setting url_env=VOC_WAREHOUSE_URL \\
         --setting "query=SELECT * FROM survey_responses WHERE updated_at > :watermark
         ORDER BY updated_at" --setting watermark_column=updated_at
     """
@@ -151,6 +154,15 @@ def sources_add(app: AppContext, name: str, type_: str, kind: str, schedule: str
     from voc.models.feedback import Source
 
     conf = _parse_settings(pairs, settings_json)
+    from voc.ingest.secrets import literal_secrets
+
+    secret_keys = literal_secrets(conf)
+    if secret_keys:
+        raise UserError(
+            f"refusing to store secrets in the database ({', '.join(secret_keys)}): export "
+            "the value in an environment variable and name it instead, e.g. "
+            "--setting token_env=VOC_HELPDESK_TOKEN, --setting url_env=VOC_WAREHOUSE_URL or "
+            "--setting password_env=VOC_WAREHOUSE_PASSWORD")
     if schedule and not _SCHEDULE.match(schedule.strip()):
         raise UserError(f"--schedule {schedule!r}: expected 'every 15m' (s/m/h/d) or a "
                         "5-field cron expression")

@@ -85,8 +85,11 @@ def test_sources_add_list_remove(cli, tmp_path):
                 "--schedule", "every 15m", "--setting", f"path={drop}",
                 "--settings-json", '{"mapping": {"Comment": "text"}}')
     assert added.exit_code == 0, added.output
+    literal = cli("sources", "add", "helpdesk", "--type", "http", "--setting",
+                  "url=https://x/api", "--setting", "token=abc123")
+    assert literal.exit_code == 1 and "token_env" in literal.output  # secrets never stored
     cli("sources", "add", "helpdesk", "--type", "http", "--setting", "url=https://x/api",
-        "--setting", "token=abc123", "--schedule", "*/15 * * * *")
+        "--setting", "token_env=VOC_HELPDESK_TOKEN", "--schedule", "*/15 * * * *")
     dup = cli("sources", "add", "drop", "--type", "file", "--setting", "path=/x")
     assert dup.exit_code == 1 and "already exists" in dup.output
     bad_schedule = cli("sources", "add", "z", "--type", "file", "--setting", "path=/x",
@@ -101,7 +104,7 @@ def test_sources_add_list_remove(cli, tmp_path):
     as_json = json.loads(cli("sources", "list", "--json").output)
     by_name = {s["name"]: s for s in as_json}
     assert by_name["drop"]["settings"] == {"path": str(drop), "mapping": {"Comment": "text"}}
-    assert by_name["helpdesk"]["settings"]["token"] == "***"  # secrets are not printed
+    assert by_name["helpdesk"]["settings"]["token_env"] == "VOC_HELPDESK_TOKEN"
 
     cli("sources", "disable", "helpdesk")
     states = {s["name"]: s["enabled"] for s in json.loads(cli("sources", "list", "--json").output)}

@@ -26,6 +26,7 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
+from voc.ingest import secrets
 from voc.ingest.connectors.base import Connector, RawBatch, RawItem
 from voc.ingest.errors import IngestError
 
@@ -88,7 +89,7 @@ class HttpConnector(Connector):
         conf = self.spec.settings
         headers = {"Accept": "application/json", "User-Agent": "voc-ingest/1"}
         headers.update({str(k): str(v) for k, v in (conf.get("headers") or {}).items()})
-        token = conf.get("token")
+        token = secrets.resolve(self.spec.name, conf, "token")
         if token:
             scheme = conf.get("auth_scheme", "Bearer")
             headers[conf.get("auth_header") or "Authorization"] = \

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from voc.ingest import secrets
 from voc.ingest.connectors.base import Connector, RawBatch, RawItem
 from voc.ingest.errors import IngestError
 
@@ -35,26 +36,34 @@ class SqlConnector(Connector):
         from sqlalchemy.engine import make_url
 
         try:
-            return make_url(self.spec.settings.get("url") or "").render_as_string(
+            conf = self.spec.settings
+            if not conf.get("url") and conf.get("url_env"):
+                return f"${{{conf['url_env']}}}"
+            return make_url(conf.get("url") or "").render_as_string(
                 hide_password=True)
         except Exception:  # noqa: BLE001 - only for display
             return "<invalid url>"
 
     def batches(self) -> Iterator[RawBatch]:
         from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
         conf = self.spec.settings
         name = self.spec.name
         for required in ("url", "query", "watermark_column"):
-            if not conf.get(required):
+            if not conf.get(required) and not conf.get(f"{required}_env"):
                 raise IngestError(f"source '{name}': no '{required}' setting")
         column = conf["watermark_column"]
         cursor = dict(self.spec.cursor or {})
         watermark = _decode(cursor.get("watermark"), cursor.get("watermark_type")) \
             if "watermark" in cursor else _decode(conf.get("initial_watermark"), None) or _EPOCH
+        url = secrets.resolve(name, conf, "url")
+        password = secrets.resolve(name, conf, "password")
         try:
-            engine = create_engine(conf["url"])
+            if password:
+                url = make_url(url).set(password=password)
+            engine = create_engine(url)
         except (ArgumentError, NoSuchModuleError, ValueError) as exc:
             raise IngestError(f"source '{name}': invalid database URL: {exc}") from None
         try:
