@@ -288,7 +288,9 @@ def demo_data(app: AppContext, out_dir: Path | None, weeks: int, seed: int) -> N
 def _hide_secrets(conf: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in conf.items():
-        if any(word in key.lower() for word in _SECRET_KEYS):
+        if key.endswith("_env"):  # the name of a variable, not its value
+            out[key] = value
+        elif any(word in key.lower() for word in _SECRET_KEYS):
             out[key] = "***"
         elif key == "url" and isinstance(value, str) and "@" in value:
             out[key] = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", value)
