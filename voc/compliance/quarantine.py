@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from voc import audit
 from voc.config import Settings
 from voc.models.feedback import Quarantine, Source
-from voc.nlp.redact import redact, redact_many
+from voc.nlp.redact import redact, redact_nested
 
 STATUSES = ("open", "fixed", "discarded")
 HASH_PREFIX = "hash:"
@@ -219,12 +219,7 @@ def reredact_payloads(session: Session, ids: Sequence[int]) -> int:
         except (json.JSONDecodeError, TypeError):
             new_text = redact(text or "")  # not JSON (e.g. an unparsable line): plain text
         else:
-            strings: list[str] = []
-            _collect(payload, strings)
-            if not strings:
-                continue
-            clean = iter(redact_many(strings))
-            new_text = json.dumps(_rebuild(payload, clean), ensure_ascii=False)
+            new_text = json.dumps(redact_nested([payload])[0], ensure_ascii=False)
             if json.loads(new_text) == payload:
                 continue
         if new_text != text:
@@ -234,24 +229,3 @@ def reredact_payloads(session: Session, ids: Sequence[int]) -> int:
                         .values(raw_payload=row["payload"])
                         .execution_options(synchronize_session=False))
     return len(changed)
-
-
-def _collect(obj: Any, out: list[str]) -> None:
-    if isinstance(obj, str):
-        out.append(obj)
-    elif isinstance(obj, dict):
-        for value in obj.values():
-            _collect(value, out)
-    elif isinstance(obj, list):
-        for value in obj:
-            _collect(value, out)
-
-
-def _rebuild(obj: Any, clean: Any) -> Any:
-    if isinstance(obj, str):
-        return next(clean)
-    if isinstance(obj, dict):
-        return {k: _rebuild(v, clean) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_rebuild(v, clean) for v in obj]
-    return obj

@@ -12,7 +12,7 @@ reset their enrichment. The caller commits the batch together with the source cu
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +25,7 @@ from voc.config import Settings
 from voc.ingest.records import Record, Rejected, payload_to_text, to_json
 from voc.models.base import utcnow
 from voc.models.feedback import Feedback, FeedbackEmbedding, Quarantine
-from voc.nlp.redact import redact_many
+from voc.nlp.redact import redact_many, redact_nested
 
 _FEEDBACK = Feedback.__table__
 #: Columns the import owns; enrichment and topic columns are left alone on update.
@@ -240,17 +240,14 @@ def _reset_enrichment(session: Session, feedback_ids: list[int]) -> None:
 def _write_quarantine(session: Session, source_id: int, source_name: str,
                       rejected: Sequence[Rejected]) -> None:
     # Redact every string inside the payloads (nested too) in one pass, then serialise.
-    strings: list[str] = []
-    for rej in rejected:
-        _collect_strings(rej.payload, strings)
-    clean = iter(redact_many(strings)) if strings else iter(())
+    clean = redact_nested([rej.payload for rej in rejected])
     now = utcnow()
     rows = [{
         "source_id": source_id, "source_name": source_name,
         "external_id": rej.external_id, "location": (rej.location or "")[:500],
-        "reason": rej.reason, "raw_payload": payload_to_text(_rebuild(rej.payload, clean)),
+        "reason": rej.reason, "raw_payload": payload_to_text(payload),
         "status": "open", "created_at": now,
-    } for rej in rejected]
+    } for rej, payload in zip(rejected, clean, strict=True)]
     # Re-reading the same file must not pile up copies of the same open quarantine entry.
     seen = set(session.execute(
         select(Quarantine.location, Quarantine.reason, Quarantine.raw_payload).where(
@@ -260,24 +257,3 @@ def _write_quarantine(session: Session, source_id: int, source_name: str,
     rows = [r for r in rows if (r["location"], r["reason"], r["raw_payload"]) not in seen]
     if rows:
         session.execute(insert(Quarantine.__table__), rows)
-
-
-def _collect_strings(obj: Any, out: list[str]) -> None:
-    if isinstance(obj, str):
-        out.append(obj)
-    elif isinstance(obj, dict):
-        for value in obj.values():
-            _collect_strings(value, out)
-    elif isinstance(obj, list):
-        for value in obj:
-            _collect_strings(value, out)
-
-
-def _rebuild(obj: Any, clean: Iterator[str]) -> Any:
-    if isinstance(obj, str):
-        return next(clean)
-    if isinstance(obj, dict):
-        return {k: _rebuild(val, clean) for k, val in obj.items()}
-    if isinstance(obj, list):
-        return [_rebuild(val, clean) for val in obj]
-    return obj

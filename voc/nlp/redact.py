@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -494,3 +494,36 @@ def redact_many(texts: Iterable[str]) -> list[str]:
     """Redact a batch of texts."""
     r = _DEFAULT.redact
     return [r(t) for t in texts]
+
+
+def redact_nested(payloads: Sequence[Any]) -> list[Any]:
+    """Redact every string inside JSON-like payloads (dicts, lists, nested), as one batch.
+
+    Used for quarantined raw payloads: the structure is kept, only text values change.
+    """
+    strings: list[str] = []
+
+    def collect(obj: Any) -> None:
+        if isinstance(obj, str):
+            strings.append(obj)
+        elif isinstance(obj, dict):
+            for value in obj.values():
+                collect(value)
+        elif isinstance(obj, list):
+            for value in obj:
+                collect(value)
+
+    for payload in payloads:
+        collect(payload)
+    clean = iter(redact_many(strings))
+
+    def rebuild(obj: Any) -> Any:
+        if isinstance(obj, str):
+            return next(clean)
+        if isinstance(obj, dict):
+            return {k: rebuild(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [rebuild(v) for v in obj]
+        return obj
+
+    return [rebuild(p) for p in payloads]
