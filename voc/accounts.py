@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
 
 from voc import audit, users
 from voc.models.base import utcnow
@@ -26,7 +25,6 @@ from voc.models.web import ApiToken
 ROLE_LEVEL = {role: i for i, role in enumerate(ROLES, start=1)}
 TOKEN_PREFIX = "voc_"
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
-MIN_PASSWORD_LENGTH = 8
 
 
 class AccountError(ValueError):
@@ -47,11 +45,6 @@ def has_role(user_role: str, required: str) -> bool:
     return ROLE_LEVEL.get(user_role, 0) >= ROLE_LEVEL[required]
 
 
-def hash_password(password: str) -> str:
-    """Salted scrypt hash of ``password``."""
-    return generate_password_hash(password, method="scrypt")
-
-
 def create_user(session: Session, username: str, password: str, role: str = "viewer", *,
                 email: str | None = None, actor: str = "cli") -> User:
     """Create a user via :func:`voc.users.create_user`; :class:`AccountError` when invalid."""
@@ -67,9 +60,11 @@ def create_user(session: Session, username: str, password: str, role: str = "vie
 def set_password(session: Session, username: str, password: str, *, actor: str = "cli") -> User:
     """Replace a user's password."""
     user = _require_user(session, username)
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
-    user.password_hash = hash_password(password)
+    try:
+        users.check_password_policy(password)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from None
+    user.password_hash = users.hash_password(password)
     audit.record(session, actor, "user.password", "user", user.id)
     return user
 

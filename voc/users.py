@@ -13,6 +13,17 @@ from voc.models.users import ROLES, User
 MIN_PASSWORD_LENGTH = 8
 
 
+def hash_password(password: str) -> str:
+    """Salted scrypt hash of ``password``."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def check_password_policy(password: str) -> None:
+    """Raise ValueError when ``password`` is too weak to store."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+
+
 class UserExists(ValueError):
     """A user with that name already exists."""
 
@@ -26,8 +37,7 @@ def create_user(session: Session, username: str, *, password: str, role: str = "
         raise ValueError("username must not be empty")
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    check_password_policy(password)
     user = session.scalar(select(User).where(User.username == username))
     if user is not None and not update_existing:
         raise UserExists(f"user {username!r} already exists")
@@ -35,7 +45,7 @@ def create_user(session: Session, username: str, *, password: str, role: str = "
     if user is None:
         user = User(username=username)
         session.add(user)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = hash_password(password)
     user.role = role
     user.email = email or user.email
     user.active = True

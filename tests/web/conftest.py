@@ -2,8 +2,8 @@
 
 The seeded dataset (users, topics, feedback, rollups and rankings computed by the real
 insights code) is built once per backend per test session in its own database; each test
-then runs inside a transaction on that database that is rolled back afterwards. The
-``session`` / ``session_factory`` fixtures are overridden here to point at that database.
+then runs inside a transaction on that database that is rolled back afterwards. Only
+``engine`` is overridden here; the root fixtures build the transaction on it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from tests.web.seed import PASSWORD, Seed, seed
 from voc.db import make_engine
@@ -35,27 +35,11 @@ def web_db(backend: str, db_factory) -> Iterator[tuple[str, Engine, Seed]]:  # n
     engine.dispose()
 
 
-@pytest.fixture
-def connection(web_db):  # noqa: ANN001, ANN201
-    conn = web_db[1].connect()
-    trans = conn.begin()
-    yield conn
-    if trans.is_active:
-        trans.rollback()
-    conn.close()
-
-
-@pytest.fixture
-def session_factory(connection) -> sessionmaker[Session]:  # noqa: ANN001
-    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                        expire_on_commit=False)
-
-
-@pytest.fixture
-def session(session_factory) -> Iterator[Session]:  # noqa: ANN001
-    s = session_factory()
-    yield s
-    s.close()
+@pytest.fixture(scope="session")
+def engine(web_db) -> Engine:  # noqa: ANN001
+    """The seeded database's engine: the root conftest's rolled-back ``connection``,
+    ``session_factory`` and ``session`` fixtures then run against it."""
+    return web_db[1]
 
 
 @pytest.fixture
