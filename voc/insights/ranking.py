@@ -475,7 +475,7 @@ def examples_for(session: Session, week: str, topic_ids: list[int], resolver: To
     start, end = _week_range(session, week, timezone)
     out: dict[int, list[dict[str, str]]] = {}
     if not (market or channel or kind):
-        out = _service_examples(session, week, topic_ids, limit)
+        out = _service_examples(session, week, topic_ids, limit, timezone or "UTC")
     todo = [tid for tid in topic_ids if len(out.get(tid, [])) < limit]
     if not todo:
         return out
@@ -507,7 +507,7 @@ def examples_for(session: Session, week: str, topic_ids: list[int], resolver: To
 
 
 def _service_examples(session: Session, week: str, topic_ids: list[int],
-                      limit: int) -> dict[int, list[dict[str, str]]]:
+                      limit: int, tz: str) -> dict[int, list[dict[str, str]]]:
     """Examples closest to the centroid from the topics service, if it is there."""
     try:
         from voc.nlp.topics.service import topic_examples
@@ -517,7 +517,8 @@ def _service_examples(session: Session, week: str, topic_ids: list[int],
     try:
         with session.begin_nested():  # a failure must not poison the caller's transaction
             for tid in topic_ids:  # bounded: `limit` items per ranked topic
-                found[tid] = list(topic_examples(session, tid, week=week, limit=limit))[:limit]
+                items = topic_examples(session, tid, week=week, limit=limit, tz=tz)
+                found[tid] = list(items)[:limit]
     except Exception as exc:  # noqa: BLE001 - the bounded fallback query takes over
         log.warning("topic_examples failed (%s); using the fallback query", exc)
         return {}

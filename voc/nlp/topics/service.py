@@ -480,11 +480,11 @@ def _recalibrate(s: Session, settings: Settings, docs: _Docs, topic_ids: set[int
 
 
 def topic_examples(session: Session, topic_id: int, week: str | None = None,
-                   limit: int = 5) -> list[Feedback]:
+                   limit: int = 5, tz: str = "UTC") -> list[Feedback]:
     """Representative items of a topic (closest to its centroid), optionally in an ISO week.
 
-    ``week`` is "YYYY-Www" (UTC week bounds). Candidates are the topic's most recent
-    2,000 items in that period, ranked in memory by cosine to the centroid.
+    ``week`` is "YYYY-Www", cut in timezone ``tz`` like the rollups. Candidates are the
+    topic's most recent 2,000 items in that period, ranked in memory by cosine to the centroid.
     """
     topic = session.get(Topic, topic_id)
     if topic is None:
@@ -493,7 +493,9 @@ def topic_examples(session: Session, topic_id: int, week: str | None = None,
          .join(FeedbackEmbedding, FeedbackEmbedding.feedback_id == Feedback.id)
          .where(Feedback.topic_id == topic_id))
     if week:
-        start, end = _week_bounds(week)
+        from voc.insights.weeks import week_bounds
+
+        start, end = week_bounds(week, tz)
         q = q.where(Feedback.created_at >= start, Feedback.created_at < end)
     rows = session.execute(q.order_by(Feedback.created_at.desc()).limit(2000)).all()
     if not rows:
@@ -506,12 +508,3 @@ def topic_examples(session: Session, topic_id: int, week: str | None = None,
     ids = [rows[i].id for i in order]
     items = {f.id: f for f in session.scalars(select(Feedback).where(Feedback.id.in_(ids)))}
     return [items[i] for i in ids if i in items]
-
-
-def _week_bounds(week: str) -> tuple[datetime, datetime]:
-    """UTC bounds of ISO week "YYYY-Www"."""
-    from datetime import UTC
-
-    year, w = week.upper().split("-W")
-    start = datetime.fromisocalendar(int(year), int(w), 1).replace(tzinfo=UTC)
-    return start, start + timedelta(days=7)
