@@ -42,7 +42,9 @@ class _Receiver(BaseHTTPRequestHandler):
 
 def voc(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m voc ARGS`` with local SMTP settings; print its last line."""
-    env = dict(os.environ, VOC_SMTP_HOST="127.0.0.1", VOC_SMTP_PORT="8025")
+    # The receivers run on this machine: allow internal webhook targets for this check.
+    env = dict(os.environ, VOC_SMTP_HOST="127.0.0.1", VOC_SMTP_PORT="8025",
+               VOC_WEBHOOK_ALLOW_PRIVATE="1")
     result = subprocess.run([sys.executable, "-m", "voc", *args], env=env, input=stdin,
                             text=True, capture_output=True, check=False)
     last = (result.stdout + result.stderr).strip().splitlines()[-1:]

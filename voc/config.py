@@ -102,6 +102,7 @@ class Settings:
     port: int = 5000
     session_cookie_secure: bool = False
     login_rate_limit: str = "10 per minute"
+    trusted_proxies: int = 0  # reverse proxies in front (X-Forwarded-For/-Proto hops trusted)
 
     # --- alerts -----------------------------------------------------------
     smtp_host: str = "127.0.0.1"
@@ -121,6 +122,7 @@ class Settings:
     alerts_send_workers: int = 4  # parallel sends, so one hanging receiver blocks nobody
     digest_top_n: int = 10  # forum-ranking rows in the weekly digest
     webhook_allowed_hosts: str = ""  # comma-separated host suffixes (hooks.slack.com); "" = any
+    webhook_allow_private: bool = False  # allow loopback/private/link-local targets (SSRF)
 
     # --- compliance -------------------------------------------------------
     pseudonym_key: str = ""  # HMAC key for customer_id; required in production

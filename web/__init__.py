@@ -63,6 +63,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     template_helpers.init_app(app)
     app.config["VOC_BLUEPRINTS"] = _register_blueprints(app)
     _request_logging(app)
+    if settings.trusted_proxies > 0:
+        # Behind nginx/a load balancer the client address (login rate limit, logs) and the
+        # scheme come from X-Forwarded-*; only as many hops as configured are believed, so a
+        # client cannot spoof its address by sending the header itself.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     return app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from tests.web.conftest import csrf_token, login
+from tests.web.conftest import PASSWORD, csrf_token, login
 from voc.models.web import LoginAttempt
 
 
@@ -112,3 +112,32 @@ def test_no_inline_scripts_in_pages(as_role, seeded):  # noqa: ANN001
         assert "<script>" not in html.replace("&lt;script&gt;", "")
         assert ' on' + 'click=' not in html
         assert 'style="' not in html  # CSP style-src 'self' would block inline styles
+
+
+def _fail_from(client, address: str, password: str = "bad-password-x"):  # noqa: ANN001, ANN202
+    token = csrf_token(client)
+    return client.post("/login", data={"username": "analyst", "password": password,
+                                       "csrf_token": token},
+                       headers={"X-Forwarded-For": address})
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(client, seeded):  # noqa: ANN001
+    # A client cannot escape the limit by inventing a new X-Forwarded-For for every try.
+    for i in range(5):
+        assert _fail_from(client, f"203.0.113.{i}").status_code == 401
+    resp = _fail_from(client, "203.0.113.99", password=PASSWORD)
+    assert resp.status_code == 429
+
+
+def test_trusted_proxy_limits_per_forwarded_client(web_settings, session_factory, seeded):  # noqa: ANN001
+    from web import create_app
+
+    app = create_app({"VOC_SETTINGS": web_settings.replace(trusted_proxies=1),
+                      "SESSION_FACTORY": session_factory, "TESTING": True,
+                      "SECRET_KEY": "test-secret"})
+    client = app.test_client()
+    for _ in range(5):
+        assert _fail_from(client, "203.0.113.5").status_code == 401
+    assert _fail_from(client, "203.0.113.5", password=PASSWORD).status_code == 429
+    # another client behind the same proxy is not locked out
+    assert _fail_from(client, "198.51.100.7", password=PASSWORD).status_code == 302

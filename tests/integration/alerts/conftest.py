@@ -129,7 +129,8 @@ def smtp_tls_auth_server(tls_cert: tuple[Path, Path]) -> Iterator[SmtpSink]:
 
 @dataclass
 class Hook:
-    """Requests received by the webhook server; ``/ok``, ``/fail`` (500), ``/hang``."""
+    """Requests received by the webhook server; ``/ok``, ``/fail`` (500), ``/hang``,
+    ``/moved`` (302 to ``/ok``)."""
 
     base: str
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -154,6 +155,12 @@ def webhook_server() -> Iterator[Hook]:
                                       "body": body, "json": json.loads(body)})
             if self.path == "/hang":
                 time.sleep(hook.hang_s)
+            if self.path == "/moved":
+                self.send_response(302)
+                self.send_header("Location", "/ok")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             code = 500 if self.path == "/fail" else 200
             self.send_response(code)
             self.send_header("Content-Length", "2")
@@ -245,8 +252,11 @@ def planted(session) -> Planted:  # noqa: ANN001
 
 @pytest.fixture
 def alert_settings(settings, smtp_server: SmtpSink):  # noqa: ANN001, ANN201
-    """Settings pointing at the test SMTP server, short webhook timeout, fast retries."""
+    """Settings pointing at the test SMTP server, short webhook timeout, fast retries.
+
+    The receivers run on 127.0.0.1, an internal address refused by default, so the
+    settings allow internal webhook targets."""
     return settings.replace(smtp_host="127.0.0.1", smtp_port=smtp_server.port,
-                            webhook_timeout_s=0.5, alerts_retry_base_s=60.0,
+                            webhook_timeout_s=0.5, webhook_allow_private=True, alerts_retry_base_s=60.0,
                             alerts_max_attempts=3, base_url="https://voc.test",
                             secret_key="test-secret", smtp_from="voc@voc.test")

@@ -270,3 +270,29 @@ def test_webhook_host_outside_the_allow_list_is_refused_without_a_request(
     assert res.failed == 1 and webhook_server.requests == []
     [row] = _deliveries(session)
     assert row.status == "failed" and "not in VOC_WEBHOOK_ALLOWED_HOSTS" in row.last_error
+
+
+def test_webhook_to_an_internal_address_is_refused_by_default(
+        session, planted, alert_settings, webhook_server, session_factory) -> None:  # noqa: ANN001
+    # SSRF guard: the receiver listens on 127.0.0.1; without VOC_WEBHOOK_ALLOW_PRIVATE the
+    # connection is refused after connect, before any byte of the request is sent.
+    _sub(session, planted, [{"type": "webhook", "config": {"url": webhook_server.base + "/ok"}}])
+    s = alert_settings.replace(webhook_allow_private=False)
+    res = run_alerts(session_factory, s, week=WEEK, now=NOW)
+    assert res.failed == 1 and webhook_server.requests == []
+    [row] = _deliveries(session)
+    assert row.status == "failed"
+    assert "internal address 127.0.0.1" in row.last_error
+    assert "VOC_WEBHOOK_ALLOW_PRIVATE" in row.last_error
+
+
+def test_webhook_redirect_is_not_followed(
+        session, planted, alert_settings, webhook_server, session_factory) -> None:  # noqa: ANN001
+    _sub(session, planted, [{"type": "webhook",
+                             "config": {"url": webhook_server.base + "/moved"}}])
+    res = run_alerts(session_factory, alert_settings, week=WEEK, now=NOW)
+    assert res.failed == 1
+    assert len(webhook_server.on("/moved")) == 1 and webhook_server.on("/ok") == []
+    [row] = _deliveries(session)
+    assert row.status == "failed" and "HTTP 302" in row.last_error
+    assert "redirects are not followed" in row.last_error

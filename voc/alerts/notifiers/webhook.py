@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -32,6 +35,63 @@ def host_allowed(host: str, allowed: str) -> bool:
     """Whether ``host`` matches one of the comma-separated suffixes (empty list = any host)."""
     suffixes = [a.strip().lower().lstrip(".") for a in allowed.split(",") if a.strip()]
     return not suffixes or any(host == s or host.endswith("." + s) for s in suffixes)
+
+
+def address_blocked(address: str) -> bool:
+    """Whether an IP address is internal (loopback, private, link-local, reserved, ...).
+
+    Such targets are refused unless ``VOC_WEBHOOK_ALLOW_PRIVATE`` is set: a user who may
+    create subscriptions must not be able to make the server call its own network (SSRF,
+    e.g. a cloud metadata endpoint at 169.254.169.254).
+    """
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are not followed: a 3xx could point a vetted host at an internal one."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201, PLR0913
+        return None  # urllib then raises HTTPError with the 3xx code
+
+
+def _guarded_opener(allow_private: bool) -> urllib.request.OpenerDirector:
+    """An opener that checks the address it actually connected to (so DNS tricks that
+    resolve differently at check and connect time cannot get around the check)."""
+
+    def check(sock: socket.socket | None) -> None:
+        if allow_private or sock is None:
+            return
+        peer = sock.getpeername()[0]
+        if address_blocked(peer):
+            sock.close()
+            raise _BlockedAddress(peer)
+
+    class Http(http.client.HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            check(self.sock)
+
+    class Https(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            check(self.sock)
+
+    class HttpHandler(urllib.request.HTTPHandler):
+        def http_open(self, req):  # noqa: ANN001, ANN201
+            return self.do_open(Http, req)
+
+    class HttpsHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req):  # noqa: ANN001, ANN201
+            return self.do_open(Https, req)
+
+    return urllib.request.build_opener(HttpHandler, HttpsHandler, _NoRedirect)
+
+
+class _BlockedAddress(OSError):
+    """The webhook host resolved to an internal address."""
 
 
 @register
@@ -83,14 +143,25 @@ class WebhookNotifier(Notifier):
             headers[SIGNATURE_HEADER] = sign(config["secret"], body)
         req = urllib.request.Request(config["url"], data=body, headers=headers, method="POST")
         host = urlsplit(config["url"]).netloc
+        opener = _guarded_opener(ctx.settings.webhook_allow_private)
         try:
-            with urllib.request.urlopen(req, timeout=ctx.settings.webhook_timeout_s) as resp:
+            with opener.open(req, timeout=ctx.settings.webhook_timeout_s) as resp:
                 resp.read(1024)
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                raise DeliveryError(
+                    f"webhook {host} answered HTTP {exc.code} (redirect to "
+                    f"{exc.headers.get('Location', '?')}); redirects are not followed, "
+                    "use the final URL", permanent=True) from None
             # 4xx other than 408/429 will not get better by retrying.
             permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
             raise DeliveryError(f"webhook {host} answered HTTP {exc.code}",
                                 permanent=permanent) from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
+            if isinstance(reason, _BlockedAddress):
+                raise DeliveryError(
+                    f"webhook {host} resolves to the internal address {reason}; "
+                    "set VOC_WEBHOOK_ALLOW_PRIVATE=1 to allow internal receivers",
+                    permanent=True) from None
             raise DeliveryError(f"webhook {host}: {type(reason).__name__}: {reason}") from None
