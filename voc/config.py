@@ -75,6 +75,8 @@ class Settings:
     topic_refit_margin: float = 0.05  # on refit an item moves only if clearly closer elsewhere
     topic_refit_max_docs: int = 50000  # refit subsamples the window to this many items
     topic_representation: str = "keybert"  # keybert (KeyBERTInspired + MMR) | ctfidf
+    # languages the embedding model covers; others are clustered per language (topics/languages.py)
+    topic_languages: str = "en"
 
     # --- insights ---------------------------------------------------------
     baseline_weeks: int = 8
@@ -199,6 +201,9 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         if var in environ:
             values[f.name] = _parse(f.name, environ[var], hints[f.name])
     values.update(overrides)
+    if "database_url" not in values and "instance_dir" in values:
+        # The embedded database lives in the instance folder: moving one moves the other.
+        values["database_url"] = f"sqlite:///{Path(values['instance_dir']) / 'voc.db'}"
     settings = Settings(**values)
     _validate(settings)
     return settings

@@ -55,6 +55,7 @@ TICKET_SHARE = 0.7
 SURGE_TOPIC, SURGE_FACTOR = "verification_codes", 3.0
 NEW_ISSUE_PER_WEEK = 45
 CSAT_DROP_TOPIC, CSAT_DROP_MARKET = "refunds", "DE"
+RESTATE_SHARE = 0.3  # messages that describe the problem twice, in other words
 
 
 @dataclass
@@ -341,7 +342,8 @@ class _Generator:
         cores = spec.get(lang) or spec["en"]
         if not spec.get(lang):
             lang = "en"
-        core = self._fill(rng.choice(cores))
+        template = rng.choice(cores)
+        core = self._fill(template)
         length = rng.random()
         parts = [core]
         happy = spec["csat"] >= 4  # praise gets no grumpy openers or closers
@@ -349,14 +351,14 @@ class _Generator:
         closers = [c for c in bank.CLOSERS[lang] if not (happy and c in _GRUMPY)]
         if length > 0.35:
             parts.insert(0, rng.choice(openers))
+        # Real messages often restate the problem in other words (fewer near-copies of one
+        # template; the templates of a theme still form separate clusters).
+        if len(cores) > 1 and rng.random() < RESTATE_SHARE:
+            parts.append(self._fill(rng.choice([c for c in cores if c != template])))
         if length > 0.55 and spec["details"] and lang == "en":
             parts.append(self._fill(rng.choice(spec["details"])))
         if length > 0.75:
             parts.append(rng.choice(closers))
-        if length > 0.93 and lang == "en":  # a long, rambling one
-            other = rng.choice(cores)
-            if other != core:
-                parts.insert(2, "Also, " + other[0].lower() + other[1:])
         text = " ".join(p for p in parts if p)
         if rng.random() < 0.06:
             text += " " + self._pii()

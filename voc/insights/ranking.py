@@ -468,7 +468,7 @@ def examples_for(session: Session, week: str, topic_ids: list[int], resolver: To
                  timezone: str | None = None) -> dict[int, list[dict[str, str]]]:
     """Up to ``limit`` representative items per topic in ``week`` as ``{"source", "id"}``.
 
-    Uses the topics service's ``topic_examples`` (closest to the centroid) when it exists
+    Uses the topics service's ``examples_for_topics`` (closest to the centroid) when it exists
     and no market/channel/kind filter applies; otherwise one bounded query with a window
     function: the most negative items first, then the lowest CSAT, then the newest.
     """
@@ -510,17 +510,14 @@ def _service_examples(session: Session, week: str, topic_ids: list[int],
                       limit: int, tz: str) -> dict[int, list[dict[str, str]]]:
     """Examples closest to the centroid from the topics service, if it is there."""
     try:
-        from voc.nlp.topics.service import topic_examples
+        from voc.nlp.topics.service import examples_for_topics
     except ImportError:
         return {}
-    found: dict[int, list] = {}
     try:
         with session.begin_nested():  # a failure must not poison the caller's transaction
-            for tid in topic_ids:  # bounded: `limit` items per ranked topic
-                items = topic_examples(session, tid, week=week, limit=limit, tz=tz)
-                found[tid] = list(items)[:limit]
+            found = examples_for_topics(session, topic_ids, week=week, limit=limit, tz=tz)
     except Exception as exc:  # noqa: BLE001 - the bounded fallback query takes over
-        log.warning("topic_examples failed (%s); using the fallback query", exc)
+        log.warning("topic examples failed (%s); using the fallback query", exc)
         return {}
     names = _source_names(session, {fb.source_id for v in found.values() for fb in v})
     return {tid: [{"source": names.get(fb.source_id, ""), "id": fb.external_id} for fb in v]

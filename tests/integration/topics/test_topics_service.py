@@ -207,3 +207,26 @@ def test_topic_examples_are_closest_to_centroid(session, topic_settings, step_ct
     assert in_week and all(f.created_at.isocalendar().week == ex[0].created_at.isocalendar().week
                            for f in in_week)
     assert service.topic_examples(session, 10**9) == []
+
+
+def test_examples_for_many_topics_match_one_by_one_in_three_queries(
+        session, topic_settings, step_ctx) -> None:  # noqa: ANN001
+    from sqlalchemy import event
+
+    step_ctx.settings = topic_settings
+    items, ids, _ = _bootstrap(step_ctx, session, themes=("card", "refund", "login"))
+    tids = sorted(set(_theme_topics(session, ids, items).values()))
+    single = {tid: [f.id for f in service.topic_examples(session, tid, limit=4)] for tid in tids}
+    statements: list[str] = []
+    conn = session.connection()
+
+    def count(*args) -> None:  # noqa: ANN002
+        statements.append(args[2])
+
+    event.listen(conn, "before_cursor_execute", count)
+    try:
+        many = service.examples_for_topics(session, [*tids, 10**9], limit=4)
+    finally:
+        event.remove(conn, "before_cursor_execute", count)
+    assert {tid: [f.id for f in v] for tid, v in many.items()} == single
+    assert len(statements) == 3  # centroids, candidates, items: not three per topic

@@ -52,6 +52,7 @@ class ClusterParams:
     representation: str = "keybert"  # keybert (KeyBERTInspired + MMR) | ctfidf
     top_n_words: int = 10
     label_words: int = 4
+    language: str | None = None  # keyword tokenisation: None = English lemmas (see .text)
 
 
 @dataclass
@@ -201,8 +202,11 @@ def fit_clusters(texts: list[str], embeddings: np.ndarray, params: ClusterParams
         representation = [KeyBERTInspired(top_n_words=params.top_n_words * 2),
                           MaximalMarginalRelevance(diversity=0.3, top_n_words=params.top_n_words)]
     model = BERTopic(embedding_model=backend, umap_model=umap_model, hdbscan_model=cluster_model,
-                     vectorizer_model=make_vectorizer(n), representation_model=representation,
+                     vectorizer_model=make_vectorizer(n, params.language),
+                     representation_model=representation,
                      top_n_words=params.top_n_words, calculate_probabilities=False,
+                     # "english" makes BERTopic strip non-ASCII letters before c-TF-IDF.
+                     language="english" if params.language in (None, "en") else "multilingual",
                      verbose=False)
     topics, _ = model.fit_transform(list(texts), embeddings=emb)
     bt = np.asarray(topics, dtype=np.int64)

@@ -15,7 +15,7 @@ What the pipeline calls (docs/architecture.md):
   (``VOC_TOPIC_REFIT_MARGIN``) and never into a topic born in this refit (new topics
   grow from new and unassigned items), which keeps the weekly refit from reshuffling
   history; analysts can still move or merge by hand.
-- :func:`topic_examples`: items closest to a topic's centroid.
+- :func:`topic_examples` / :func:`examples_for_topics`: items closest to a topic's centroid.
 
 Memory: assignment holds one batch of embeddings at a time; refit holds only the
 (capped) window. Everything needed to continue after a restart (centroids,
@@ -43,7 +43,8 @@ from voc.models.feedback import Feedback, FeedbackEmbedding
 from voc.models.topic_history import TopicRefit
 from voc.models.topics import Topic
 from voc.nlp.topics import registry as reg_mod
-from voc.nlp.topics.clustering import ClusterParams, ClusterResult, fit_clusters
+from voc.nlp.topics.clustering import ClusterParams, ClusterResult
+from voc.nlp.topics.languages import fit_by_language, parse_languages
 from voc.nlp.topics.matching import (
     assign_to_centroids,
     calibrate_threshold,
@@ -73,6 +74,13 @@ def _embedder(settings: Settings):  # noqa: ANN202
     from voc.nlp.embeddings import embedder_for
 
     return embedder_for(settings)
+
+
+def _fit(docs: _Docs, params: ClusterParams, settings: Settings) -> ClusterResult:
+    """Cluster ``docs``, each language the embedding model does not cover on its own
+    (:mod:`voc.nlp.topics.languages`)."""
+    return fit_by_language(docs.texts, docs.vectors, docs.languages, params,
+                           parse_languages(settings.topic_languages), _embedder(settings))
 
 
 # --- incremental assignment ----------------------------------------------------
@@ -197,6 +205,7 @@ class _Docs:
     created: list[datetime]
     topic_ids: list[int | None]
     locked: np.ndarray
+    languages: list[str | None] = dataclasses.field(default_factory=list)
 
 
 def _load_docs(s: Session, ids: Sequence[int]) -> _Docs:
@@ -207,7 +216,7 @@ def _load_docs(s: Session, ids: Sequence[int]) -> _Docs:
         chunk = ids[i:i + _IN_CHUNK]
         rows.extend(s.execute(
             select(Feedback.id, Feedback.text, Feedback.created_at, Feedback.topic_id,
-                   Feedback.topic_locked, FeedbackEmbedding.vector)
+                   Feedback.topic_locked, Feedback.language, FeedbackEmbedding.vector)
             .join(FeedbackEmbedding, FeedbackEmbedding.feedback_id == Feedback.id)
             .where(Feedback.id.in_(chunk))).all())
     rows.sort(key=lambda r: r.id)
@@ -217,7 +226,8 @@ def _load_docs(s: Session, ids: Sequence[int]) -> _Docs:
                  vectors=(np.stack([r.vector for r in rows]) if rows
                           else np.zeros((0, dim), dtype=np.float32)),
                  created=[r.created_at for r in rows], topic_ids=[r.topic_id for r in rows],
-                 locked=np.asarray([bool(r.topic_locked) for r in rows], dtype=bool))
+                 locked=np.asarray([bool(r.topic_locked) for r in rows], dtype=bool),
+                 languages=[r.language for r in rows])
 
 
 def _window(s: Session, weeks: int) -> tuple[datetime | None, datetime | None]:
@@ -262,7 +272,7 @@ def refit(session_factory: sessionmaker[Session], settings: Settings, *,
         s.flush()
         run_id = run.id
     params = cluster_params(settings)
-    result = fit_clusters(docs.texts, docs.vectors, params, _embedder(settings))
+    result = _fit(docs, params, settings)
     with session_scope(session_factory) as s:
         counts = _apply_clusters(s, settings, docs, result, run_id, mode="refit")
     # Items outside the sample (or still pending) get their topic by centroid.
@@ -308,7 +318,7 @@ def _cluster_leftovers(session_factory: sessionmaker[Session],
         s.flush()
         run_id = run.id
     params = dataclasses.replace(cluster_params(settings), allow_single_cluster=True)
-    result = fit_clusters(docs.texts, docs.vectors, params, _embedder(settings))
+    result = _fit(docs, params, settings)
     with session_scope(session_factory) as s:
         counts = _apply_clusters(s, settings, docs, result, run_id, mode="incremental")
         run = s.get(TopicRefit, run_id)
@@ -479,6 +489,10 @@ def _recalibrate(s: Session, settings: Settings, docs: _Docs, topic_ids: set[int
 # --- examples ----------------------------------------------------------------------
 
 
+#: Candidates per topic for the examples: its most recent items in the period.
+EXAMPLE_CANDIDATES = 2000
+
+
 def topic_examples(session: Session, topic_id: int, week: str | None = None,
                    limit: int = 5, tz: str = "UTC") -> list[Feedback]:
     """Representative items of a topic (closest to its centroid), optionally in an ISO week.
@@ -486,25 +500,48 @@ def topic_examples(session: Session, topic_id: int, week: str | None = None,
     ``week`` is "YYYY-Www", cut in timezone ``tz`` like the rollups. Candidates are the
     topic's most recent 2,000 items in that period, ranked in memory by cosine to the centroid.
     """
-    topic = session.get(Topic, topic_id)
-    if topic is None:
-        return []
-    q = (select(Feedback.id, FeedbackEmbedding.vector)
-         .join(FeedbackEmbedding, FeedbackEmbedding.feedback_id == Feedback.id)
-         .where(Feedback.topic_id == topic_id))
+    return examples_for_topics(session, [topic_id], week=week, limit=limit, tz=tz).get(
+        topic_id, [])
+
+
+def examples_for_topics(session: Session, topic_ids: Sequence[int], week: str | None = None,
+                        limit: int = 5, tz: str = "UTC") -> dict[int, list[Feedback]]:
+    """:func:`topic_examples` for many topics in three queries (centroids, candidates with a
+    per-topic window, the chosen items) instead of three per topic: the ranking API lists
+    examples for every ranked topic."""
+    ids = sorted(set(topic_ids))
+    if not ids:
+        return {}
+    centroids = dict(session.execute(select(Topic.id, Topic.centroid)
+                                     .where(Topic.id.in_(ids))).all())
+    if not centroids:
+        return {}
+    rn = func.row_number().over(partition_by=Feedback.topic_id,
+                                order_by=(Feedback.created_at.desc(), Feedback.id.desc()))
+    inner = (select(Feedback.id, Feedback.topic_id, FeedbackEmbedding.vector, rn.label("rn"))
+             .join(FeedbackEmbedding, FeedbackEmbedding.feedback_id == Feedback.id)
+             .where(Feedback.topic_id.in_(list(centroids))))
     if week:
         from voc.insights.weeks import week_bounds
 
         start, end = week_bounds(week, tz)
-        q = q.where(Feedback.created_at >= start, Feedback.created_at < end)
-    rows = session.execute(q.order_by(Feedback.created_at.desc()).limit(2000)).all()
-    if not rows:
-        return []
-    if topic.centroid is not None:
-        sims = normalize(np.stack([r.vector for r in rows])) @ normalize(topic.centroid)
-        order = np.argsort(-sims, kind="stable")[:limit]
-    else:
-        order = np.arange(min(limit, len(rows)))
-    ids = [rows[i].id for i in order]
-    items = {f.id: f for f in session.scalars(select(Feedback).where(Feedback.id.in_(ids)))}
-    return [items[i] for i in ids if i in items]
+        inner = inner.where(Feedback.created_at >= start, Feedback.created_at < end)
+    sub = inner.subquery()
+    rows = session.execute(select(sub.c.id, sub.c.topic_id, sub.c.vector)
+                           .where(sub.c.rn <= EXAMPLE_CANDIDATES)
+                           .order_by(sub.c.topic_id, sub.c.rn)).all()
+    by_topic: dict[int, list[Any]] = {}
+    for r in rows:
+        by_topic.setdefault(r.topic_id, []).append(r)
+    chosen: dict[int, list[int]] = {}
+    for tid, cands in by_topic.items():
+        centroid = centroids.get(tid)
+        if centroid is not None:
+            sims = normalize(np.stack([r.vector for r in cands])) @ normalize(centroid)
+            order = np.argsort(-sims, kind="stable")[:limit]
+        else:
+            order = np.arange(min(limit, len(cands)))
+        chosen[tid] = [cands[i].id for i in order]
+    wanted = [i for v in chosen.values() for i in v]
+    items = {f.id: f for f in session.scalars(select(Feedback).where(Feedback.id.in_(wanted)))}
+    return {tid: [items[i] for i in v if i in items] for tid, v in chosen.items()}

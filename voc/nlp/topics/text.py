@@ -102,9 +102,64 @@ def lemma_tokens(text: str) -> list[str]:
     return out
 
 
-def make_vectorizer(n_docs: int) -> CountVectorizer:
-    """The CountVectorizer BERTopic uses for c-TF-IDF keywords (uni- and bigrams of lemmas)."""
+def make_vectorizer(n_docs: int, language: str | None = None) -> CountVectorizer:
+    """The CountVectorizer BERTopic uses for c-TF-IDF keywords (uni- and bigrams).
+
+    English (``language`` None or "en"): lemmas. Other languages: lower-case words without
+    that language's stop words (:data:`OTHER_STOP_WORDS`; no lemmatiser for them).
+    """
     # min_df scales with the corpus so rare typos do not become keywords in big fits.
     min_df = 1 if n_docs < 500 else 2
-    return CountVectorizer(tokenizer=lemma_tokens, lowercase=False, token_pattern=None,
-                           ngram_range=(1, 2), min_df=min_df)
+    if language in (None, "en"):
+        return CountVectorizer(tokenizer=lemma_tokens, lowercase=False, token_pattern=None,
+                               ngram_range=(1, 2), min_df=min_df)
+    stop = OTHER_STOP_WORDS.get(language, frozenset()) | FEEDBACK_STOP_WORDS
+    return CountVectorizer(tokenizer=lambda t: _words(t, stop), lowercase=False,
+                           token_pattern=None, ngram_range=(1, 2), min_df=min_df)
+
+
+_WORD = re.compile(r"[^\W\d_][^\W_]*(?:['’][^\W\d_]+)?")
+
+
+def _words(text: str, stop: frozenset[str]) -> list[str]:
+    """Lower-case words of ``text`` (any script) minus ``stop``; elisions like l'/d' dropped."""
+    out = []
+    for w in _WORD.findall(_PLACEHOLDER.sub(" ", text).lower()):
+        w = re.sub(r"^(?:[cdjlmnst]|qu)['’]", "", w)  # French elision: l'application
+        if len(w) > 1 and w not in stop:
+            out.append(w)
+    return out
+
+
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# Function words and greeting/closing filler (the feedback equivalent of "hi", "thanks").
+OTHER_STOP_WORDS: dict[str, frozenset[str]] = {
+    "de": _wordset("""
+        aber alle allem als also am an auch auf aus bei beim bin bis bitte bzw da damit dann
+        das dass dem den denn der des die dies diese diesem dieser doch dort du durch ein eine
+        einem einen einer eines er es etwas euch für gegen hab habe haben hat hatte hier ich
+        ihr ihre im immer in ist ja jetzt kann kein keine keinen man mehr mein meine meinem
+        meinen meiner mich mir mit nach nicht nichts noch nun nur ob oder ohne schon sehr
+        sein seit sich sie sind so soll über um und uns unser von vor war waren was weil
+        wenn wer wie wieder wir wird wo zu zum zur zwar hallo guten tag moin zusammen danke
+        vielen dank grüße viele gruß bitte hilfe echt ärgerlich einfach mal gibt
+    """),
+    "fr": _wordset("""
+        à au aux avec ce ces cette c ça dans de des du elle en est et être eu il ils je la le
+        les leur lui ma mais me même mes moi mon ne nos notre nous on ou où par pas pour qu
+        que qui sa se ses son sur ta te tes toi ton tu un une vos votre vous y été ai as a
+        avons avez ont suis es sommes êtes sont était fait faire plus très tout tous toujours
+        encore rien alors bonjour salut merci avance cordialement vraiment pénible aide svp
+        car donc si depuis quand comme
+    """),
+    "es": _wordset("""
+        a al algo como con de del el ella en era es esa ese eso esta este esto está están ha
+        han hay la las le les lo los me mi mis muy más nada ni no nos o para pero por porque
+        que qué se ser si sí sin sobre su sus también te tengo tiene todo todos tu un una uno
+        unos y ya yo hola buenas buenos días equipo gracias saludos favor ayuda frustrante
+        desde cuando hace
+    """),
+}
