@@ -85,6 +85,7 @@ class Settings:
     rank_weights: dict[str, float] = field(default_factory=dict)  # JSON; overrides defaults
     policy_taxonomy_path: Path | None = None  # YAML/JSON taxonomy; default shipped in voc/insights
     policy_min_similarity: float = 0.35  # topic centroid vs policy vector; below: no policy
+    policy_margin: float = 0.08  # a topic maps only to policies this close to its best one
     surge_min_ratio: float = 1.5  # a surge must also be this many times the baseline share
     csat_min_drop: float = 0.3  # a csat_drop must also be at least this many CSAT points
     new_topic_weeks: int = 2  # "new" = first seen within this many weeks

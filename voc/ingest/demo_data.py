@@ -9,8 +9,11 @@
 - ``manifest.json``: paths, mappings, weeks, and the planted events.
 
 Deterministic for a given seed and ``end``. Planted in the last two weeks: a SURGE of
-verification codes not arriving (~3x share), a NEW issue (video upload crash after
-update 8.4), and a CSAT DROP for refunds in DE at stable volume.
+verification codes not arriving (~3x the theme's share; the extra contacts are about SMS
+codes, as after an SMS-provider outage: real surges have one cause, not a whole theme
+growing evenly), a NEW issue (video upload crash after update 8.4), and a CSAT DROP for
+refunds in the US at stable volume (the largest market: with ~500 items a week a smaller
+market has too few CSAT responses on one theme for any test to tell a drop from noise).
 """
 
 from __future__ import annotations
@@ -53,8 +56,9 @@ CHANNELS = {"bot": 0.30, "ai_agent": 0.25, "human_agent": 0.30, "email": 0.15}
 ITEMS_PER_WEEK = 500
 TICKET_SHARE = 0.7
 SURGE_TOPIC, SURGE_FACTOR = "verification_codes", 3.0
+SURGE_CAUSE = "SMS"  # the surge's extra contacts use the theme's sentences that mention it
 NEW_ISSUE_PER_WEEK = 45
-CSAT_DROP_TOPIC, CSAT_DROP_MARKET = "refunds", "DE"
+CSAT_DROP_TOPIC, CSAT_DROP_MARKET = "refunds", "US"  # a returns-process change in one market
 RESTATE_SHARE = 0.3  # messages that describe the problem twice, in other words
 
 
@@ -157,6 +161,19 @@ def write_demo_data(out_dir: str | Path, *, weeks: int = 12, seed: int = 7,
 _GRUMPY = {"Ugh.", "Not happy.", "This is really frustrating.", "Please fix this asap!!",
            "Please help.", "Any update?", "Das ist echt ärgerlich.", "Bitte um Hilfe.",
            "C'est vraiment pénible.", "Es muy frustrante.", "Por favor, ayuda."}
+_SURGE_KEY = "surge"
+
+
+def _surge_spec() -> dict[str, Any]:
+    """The surge theme restricted, in every language, to its sentences about the cause."""
+    spec = dict(bank.TOPICS[SURGE_TOPIC])
+    for lang in ("en", "de", "fr", "es"):
+        about = [t for t in spec.get(lang, []) if SURGE_CAUSE.lower() in t.lower()]
+        if about:
+            spec[lang] = about
+    return spec
+
+
 _SURVEY_COLUMNS = ["Response ID", "Submitted", "Q1 - Overall experience", "Satisfaction",
                    "Q2 - How likely are you to recommend us? (0-10)",
                    "Q3 - What could we improve?", "Country", "Language", "Customer ID",
@@ -194,11 +211,11 @@ class _Generator:
             planted = index >= self.weeks - 2
             volume = int(ITEMS_PER_WEEK * self.rng.uniform(0.93, 1.07))
             weights = {k: t["weight"] for k, t in bank.TOPICS.items()}
-            if planted:
-                weights[SURGE_TOPIC] *= SURGE_FACTOR
             keys = list(weights)
             topics = self.rng.choices(keys, weights=[weights[k] for k in keys], k=volume)
             if planted:
+                theme = volume * weights[SURGE_TOPIC] / sum(weights.values())
+                topics += [_SURGE_KEY] * round(theme * (SURGE_FACTOR - 1))
                 topics += ["video_upload_crash"] * int(NEW_ISSUE_PER_WEEK *
                                                        self.rng.uniform(0.9, 1.15))
             for topic in topics:
@@ -218,9 +235,10 @@ class _Generator:
         return [
             {"type": "surge", "topic": SURGE_TOPIC, "label": surge["label"],
              "keywords": surge["keywords"], "weeks": self.planted_weeks, "markets": "all",
-             "factor": SURGE_FACTOR,
-             "description": f"{surge['label']}: ~{SURGE_FACTOR:.0f}x share in "
-                            f"{', '.join(self.planted_weeks)}"},
+             "factor": SURGE_FACTOR, "cause": SURGE_CAUSE,
+             "description": f"{surge['label']}: ~{SURGE_FACTOR:.0f}x volume in "
+                            f"{', '.join(self.planted_weeks)}, the extra contacts about "
+                            f"{SURGE_CAUSE} codes"},
             {"type": "new", "topic": bank.NEW_ISSUE["key"], "label": bank.NEW_ISSUE["label"],
              "keywords": bank.NEW_ISSUE["keywords"], "weeks": self.planted_weeks,
              "markets": "all", "per_week": NEW_ISSUE_PER_WEEK,
@@ -310,6 +328,8 @@ class _Generator:
 
     # --- pieces ----------------------------------------------------------------
     def _topic(self, topic: str) -> dict[str, Any]:
+        if topic == _SURGE_KEY:
+            return _surge_spec()
         return bank.NEW_ISSUE if topic == "video_upload_crash" else bank.TOPICS[topic]
 
     def _time_in_week(self, week_start: datetime) -> datetime:

@@ -5,7 +5,10 @@ The taxonomy (name, title, description, seed phrases) is YAML or JSON at
 module. Each policy's vector is the normalised mean embedding of its description and seed
 phrases (``voc.nlp.embeddings.get_embedder(settings.embedding_backend)``); a topic maps to
 every policy whose cosine similarity to the topic centroid is at least
-``settings.policy_min_similarity`` (so a topic can map to none). The mapping is stored in
+``settings.policy_min_similarity`` (so a topic can map to none) and within
+``settings.policy_margin`` of its best policy (a "verification code" topic belongs to
+account security, not also to age verification because the words overlap: pooling it into
+every loosely similar policy would make those policies surge with it). The mapping is stored in
 ``topic_policies`` with the similarity and is recomputed only when the taxonomy or a topic
 changed. The per-policy ranking pools the rollups of a policy's topics and ranks policies with
 the same detection, score and reasons as topics (scope ``policy``).
@@ -106,7 +109,7 @@ def _normalise(m: np.ndarray) -> np.ndarray:
 def _fingerprint(session: Session, policies: list[Policy], settings: Settings) -> str:
     topics = session.execute(select(func.count(Topic.id), func.max(Topic.updated_at))).one()
     raw = json.dumps([[p.name, p.texts] for p in policies]) + str(tuple(topics)) + \
-        f"{settings.policy_min_similarity}|{settings.embedding_backend}"
+        f"{settings.policy_min_similarity}|{settings.policy_margin}|{settings.embedding_backend}"
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -129,11 +132,13 @@ def map_topics(session: Session, settings: Settings, *, embedder: Any = None,
         centroids = _normalise(np.stack([np.asarray(r.centroid, dtype=np.float32)
                                          for r in rows]))
         sims = centroids @ pv.T
+        floor = np.maximum(sims.max(axis=1, keepdims=True) - settings.policy_margin,
+                           settings.policy_min_similarity)
         now = utcnow()
         out = [{"topic_id": r.id, "policy": policies[j].name, "similarity": float(sims[i, j]),
                 "mapped_at": now}
                for i, r in enumerate(rows) for j in range(len(policies))
-               if sims[i, j] >= settings.policy_min_similarity]
+               if sims[i, j] >= floor[i, 0]]
         if out:
             session.execute(TopicPolicy.__table__.insert(), out)
     else:

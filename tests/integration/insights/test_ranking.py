@@ -214,3 +214,15 @@ def test_rank_cli_json_contract(fresh_db_url, tmp_path) -> None:  # noqa: ANN001
     assert jobs.returncode == 0 and "insights" in jobs.output and "rollups+rank" in jobs.output
     unknown = voc("run", "rank", "--backfill", "2026-W10", "2026-W01")
     assert unknown.returncode == 1 and "is after" in unknown.stderr_text
+
+
+def test_policy_mapping_keeps_only_policies_close_to_the_best(session, settings, build) -> None:  # noqa: ANN001
+    # cos 0.86 to refunds, 0.51 to account security: both above the floor, but only the
+    # best one is close enough to count (a loosely similar policy must not pool this topic).
+    mixed = build.topic("refund after hack", centroid=[1, 0.6, 0])
+    policies.map_topics(session, settings, embedder=TinyEmbedder())
+    assert [p["policy"] for p in policies.policies_for_topic(session, mixed.id)] == ["refunds"]
+    wide = settings.replace(policy_margin=1.0)
+    policies.map_topics(session, wide, embedder=TinyEmbedder())
+    assert {p["policy"] for p in policies.policies_for_topic(session, mixed.id)} == {
+        "refunds", "account_security"}
