@@ -257,6 +257,6 @@ def alert_settings(settings, smtp_server: SmtpSink):  # noqa: ANN001, ANN201
     The receivers run on 127.0.0.1, an internal address refused by default, so the
     settings allow internal webhook targets."""
     return settings.replace(smtp_host="127.0.0.1", smtp_port=smtp_server.port,
-                            webhook_timeout_s=0.5, webhook_allow_private=True, alerts_retry_base_s=60.0,
-                            alerts_max_attempts=3, base_url="https://voc.test",
+                            webhook_timeout_s=0.5, webhook_allow_private=True,
+                            alerts_retry_base_s=60.0, alerts_max_attempts=3, base_url="https://voc.test",
                             secret_key="test-secret", smtp_from="voc@voc.test")
