@@ -1,6 +1,7 @@
 """Sentiment benchmark: macro-averaged recall of each backend on two English tasks.
 
-(a) in-domain: ``amazon_fine_food_reviews_sample`` review bodies, stars -> 1-2 negative,
+(a) in-domain: ``amazon_fine_food_reviews_sample``, each review's title and body as one text
+    (like a ticket's subject and description), stars -> 1-2 negative,
     3 neutral, 4-5 positive; ``learned`` is trained on a fixed stratified 70% split
     (``--seed``) and scored on the other 30%, where every backend is scored;
 (b) ``tweeteval_sentiment`` test (12,284 tweets); ``learned`` trained on its val split.
@@ -9,7 +10,13 @@
 ``voc sentiment train`` uses, on embeddings from ``voc.nlp.embeddings`` (cached under
 ``benchmarks/.cache/``). Calibration of its probabilities is measured on the held-out
 items (ECE, Brier). ``lr-embeddings`` is the reference anchor (logistic regression on the
-MiniLM embeddings alone, balanced classes). ``transformers`` runs only with ``--model-dir``.
+MiniLM embeddings alone, balanced classes, ``C`` by 5-fold CV on the training items).
+Which text the (a) anchors used is not stated; the "anchor check" scores VADER and this
+baseline on the other readings of a review (body only, title only) on the same split.
+Measured: title+body VADER 48.95 / LR 65.68 (anchors 48.7 / 66.9); body only 47.35 / 60.6;
+title only ~51 / 66.9. The title+body reading fits VADER's anchor best and is what a
+feedback item's text is, so it is the task's text.
+``transformers`` runs only with ``--model-dir``.
 
 Scores use language "en" for every item (the sets are English, as the anchors assume);
 the language table shows what share of each set the backends would refuse if the
@@ -40,6 +47,7 @@ ANCHORS = {"a": {"vader": 48.7, "lr-embeddings": 66.9},
            "b": {"vader": 57.0, "lr-embeddings": 62.6, "FastText/SVM": 62.9,
                  "RoBERTa": "71-73"}}
 TARGETS = {"a": 68.0, "b": 64.0}
+LR_C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
 LABEL_IDS = {"negative": 0, "neutral": 1, "positive": 2}
 
 
@@ -63,6 +71,38 @@ def _coverage(texts: list[str], backends: dict[str, Any]) -> dict[str, Any]:
     refused = {name: round(100 * float(np.mean([not b.supports(lang) for lang in langs])), 2)
                for name, b in backends.items()}
     return {"detected": dict(mix.most_common(6)), "refused_pct": refused}
+
+
+def _lr_embeddings(x: np.ndarray, y: np.ndarray, seed: int) -> Any:
+    """The reference baseline: balanced logistic regression on the embeddings alone.
+
+    ``C`` is picked by 5-fold cross-validation on the training items (scoring macro recall,
+    which scikit-learn calls balanced accuracy), never on the test items.
+    """
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.model_selection import StratifiedKFold
+
+    cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    return LogisticRegressionCV(Cs=LR_C_GRID, cv=cv, scoring="balanced_accuracy",
+                                class_weight="balanced", max_iter=5000,
+                                random_state=seed).fit(x, y)
+
+
+def _anchor_check(tr: np.ndarray, te: np.ndarray, embedder: Any, seed: int) -> dict[str, Any]:
+    """VADER and the lr-embeddings baseline on the body only and the title only, same split:
+    shows which reading of a review the (a) anchors match."""
+    from voc.nlp.sentiment.vader import VaderBackend
+
+    out: dict[str, Any] = {"anchors": ANCHORS["a"]}
+    for field in ("body", "title"):
+        ds = data.amazon(field=field)
+        emb = data.embeddings(ds.texts, embedder)
+        lr = _lr_embeddings(emb[tr], ds.labels[tr], seed)
+        texts = [ds.texts[i] for i in te]
+        vader = _pred_ids(VaderBackend().score_many(texts, ["en"] * len(texts)))
+        out[field] = {"vader": _macro(ds.labels[te], vader),
+                      "lr-embeddings": _macro(ds.labels[te], lr.predict(emb[te]))}
+    return out
 
 
 def run_task(task: str, embedder: Any, seed: int, model_dir: Path | None,
@@ -100,13 +140,13 @@ def run_task(task: str, embedder: Any, seed: int, model_dir: Path | None,
     out["backends"]["vader"] = {"macro_recall": _macro(y, pred),
                                 "seconds": round(time.perf_counter() - started, 1)}
 
-    from sklearn.linear_model import LogisticRegression
-
     started = time.perf_counter()
-    lr = LogisticRegression(max_iter=2000, class_weight="balanced", random_state=seed)
-    lr.fit(train[2], train[1])
+    lr = _lr_embeddings(train[2], train[1], seed)
     out["backends"]["lr-embeddings"] = {"macro_recall": _macro(y, lr.predict(emb_te)),
+                                        "C": float(lr.C_[0]),
                                         "seconds": round(time.perf_counter() - started, 1)}
+    if task == "a":
+        out["anchor_check"] = _anchor_check(tr, te, embedder, seed)
 
     started = time.perf_counter()
     model = fit_learned(train[0], train[1], train[2], embedding_model=embedder.name, seed=seed)
@@ -159,11 +199,21 @@ def print_table(results: dict[str, Any]) -> None:
             notes = ""
             if name == "learned":
                 notes = (f"ECE {r['ece']:.3f}  Brier {r['brier']:.3f}  acc {r['accuracy']}  "
-                         f"C={r['params']['C']} T={r['params']['temperature']} "
+                         f"C={r['params']['C']} cw={r['params'].get('class_weight')} "
+                         f"sentences={r['params']['block_weights'].get('sentences', 0)} "
+                         f"T={r['params']['temperature']} "
                          f"alpha={r['params']['alpha']}  fit {r['fit_seconds']}s  "
                          f"target >= {res['target_learned']}: "
                          f"{'met' if res['learned_meets_target'] else 'MISSED'}")
+            if name == "lr-embeddings":
+                notes = f"C={r['C']} (5-fold CV on the training items)"
             print(f"{name:<15}{r['macro_recall']:>13.2f}{anchor!s:>9}  {notes}")
+        if "anchor_check" in res:
+            chk = res["anchor_check"]
+            print("anchor check (same split, other readings of a review): " + "; ".join(
+                f"{field}: vader {chk[field]['vader']:.2f}, lr-embeddings "
+                f"{chk[field]['lr-embeddings']:.2f}" for field in ("body", "title"))
+                + f" (anchors {chk['anchors']})")
         cov = res["coverage"]
         print("languages scored: "
               + "; ".join(f"{k}: {', '.join(v)}" for k, v in res["languages"].items()))

@@ -31,15 +31,22 @@ def stars_to_label(stars: int) -> int:
     return 0 if stars <= 2 else 1 if stars == 3 else 2
 
 
-def amazon(data: Path = DATA) -> Split:
-    """Amazon fine-food reviews: the review body, stars mapped to three classes."""
+def amazon(data: Path = DATA, field: str = "title+body") -> Split:
+    """Amazon fine-food reviews, stars mapped to three classes.
+
+    ``field``: ``title+body`` (default: "Title. Body", as a ticket's subject and description
+    make one feedback text), ``body`` or ``title``.
+    """
     path = data / "amazon_fine_food_reviews_sample" / "Reviews_first5003.csv"
     texts, labels = [], []
     with path.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            if not row.get("Score", "").strip().isdigit() or not row.get("Text", "").strip():
+            body = row.get("Text", "").strip()
+            if not row.get("Score", "").strip().isdigit() or not body:
                 continue
-            texts.append(row["Text"].strip())
+            title = row.get("Summary", "").strip()
+            texts.append({"body": body, "title": title or body,
+                          "title+body": f"{title}. {body}" if title else body}[field])
             labels.append(stars_to_label(int(row["Score"])))
     return Split(texts, np.array(labels))
 

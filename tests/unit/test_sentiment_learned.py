@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import json
+
 import numpy as np
 import pytest
 
 from voc.nlp.sentiment import UNSUPPORTED
 from voc.nlp.sentiment.learned import (
+    WEIGHT_GRID,
     LearnedBackend,
     LearnedModel,
     brier,
@@ -14,6 +18,7 @@ from voc.nlp.sentiment.learned import (
     ece,
     fit_learned,
     macro_recall,
+    sentence_polarity,
 )
 
 POS = ["love the new app", "great support, thanks", "fast delivery, very happy",
@@ -101,3 +106,43 @@ def test_refuses_too_little_or_one_sided_data():
         fit_learned(texts[20:], labels[20:], emb[20:], embedding_model="e")
     with pytest.raises(ValueError, match="at least"):
         fit_learned(texts[:5], labels[:5], emb[:5], embedding_model="e")
+
+
+def test_sentence_polarity_sees_mixed_reviews():
+    feats = sentence_polarity(["Tastes wonderful. But it arrived crushed and stale.",
+                               "Great stuff, love it!", ""])
+    assert feats.shape == (3, 6)
+    lo, hi = feats[0, 0], feats[0, 1]
+    assert lo < -0.05 and hi > 0.05  # one good and one bad sentence
+    assert feats[0, 4] == feats[0, 5] == 0.5  # half positive, half negative sentences
+    assert feats[1, 0] > 0.05 and np.all(feats[2] == 0)
+
+
+def test_selection_grid_is_cross_validated_and_recorded():
+    texts, labels, emb = synthetic()
+    m = fit_learned(texts, labels, emb, embedding_model="e", c_grid=(0.5, 2.0), folds=3,
+                    class_weights=(None, "balanced"))
+    grid = m.metrics["cv_grid"]
+    assert len(grid) == len(WEIGHT_GRID) * 2 * 2
+    best = max(g["cv_macro_recall"] for g in grid)
+    chosen = [g for g in grid if g["C"] == m.params["C"]
+              and g["class_weight"] == m.params["class_weight"]
+              and WEIGHT_GRID[g["weights"]] == m.featurizer.weights]
+    assert chosen and chosen[0]["cv_macro_recall"] == best
+
+
+def test_loads_a_model_stored_before_sentence_features():
+    """Models saved before the sentence block existed keep loading and predicting."""
+    texts, _, emb = synthetic(seed=3)
+    old = fit_learned(*synthetic(), embedding_model="e", c_grid=(1.0,), folds=3,
+                      weight_grid=({"embedding": 1.0, "word": 1.0, "char": 1.0,
+                                    "vader": 0.5},), class_weights=(None,))
+    blob = io.BytesIO(old.to_bytes())
+    with np.load(blob, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays["meta"]))
+    assert "sentences" not in meta["weights"]  # as an old model stored it
+    again = LearnedModel.from_bytes(old.to_bytes())
+    assert again.featurizer.weights["sentences"] == 0.0
+    np.testing.assert_allclose(old.predict_proba(texts, emb), again.predict_proba(texts, emb),
+                               atol=1e-5)

@@ -3,12 +3,20 @@
 Weak labels come from survey CSAT (1-2 negative, 3 neutral, 4-5 positive). Features:
 
 - the stored sentence embedding (all-MiniLM-L6-v2, shared with topics);
-- TF-IDF of word 1-2-grams and (if cross-validation prefers, ``WEIGHT_GRID``) character
-  2-5-grams: domain words the embedding blurs;
-- VADER's four polarity scores (negation and intensity rules).
+- TF-IDF of word 1-2-grams and character 2-5-grams (vocabularies fitted on the training
+  texts): domain words the embedding blurs;
+- VADER's four polarity scores (negation and intensity rules) of the whole text;
+- (if cross-validation prefers it, ``WEIGHT_GRID``) VADER per sentence, summarised
+  (min, max, mean, spread, share positive / negative sentences): a mixed review ("tastes
+  great, but arrived crushed") is the typical neutral item; one whole-text score hides it.
 
-A multinomial logistic regression is fitted on them; ``C`` and the block weights are
-picked by stratified cross-validation. The out-of-fold probabilities then fit
+The lexical blocks are computed from the item's (redacted) text, which the enrich step
+passes with the stored embedding. A multinomial logistic regression is fitted on them;
+``C``, the class weighting (none or "balanced") and the block weights are picked by
+stratified cross-validation on the training data only (``WEIGHT_GRID`` x
+``CLASS_WEIGHTS`` x ``C_GRID``, scored by out-of-fold macro recall after the prior
+correction; never on held-out or test items). The out-of-fold
+probabilities of the chosen configuration then fit
 
 - a temperature ``T`` (probabilities = softmax(logits / T)), so that they are calibrated
   (the fit's ECE and Brier score are stored in ``metrics``);
@@ -30,6 +38,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,15 +56,19 @@ from voc.nlp.sentiment.base import (
 log = logging.getLogger(__name__)
 
 C_GRID = (0.5, 1.0, 2.0)
+CLASS_WEIGHTS: tuple[str | None, ...] = (None, "balanced")
 ALPHA_GRID = tuple(round(a * 0.1, 1) for a in range(0, 16))
 #: Relative weights of the feature blocks (embedding rows and TF-IDF rows are unit-norm).
-#: Training picks one of these by out-of-fold macro recall: character n-grams help on long
-#: reviews, while on short tweets a heavier embedding block without them does better.
+#: Cross-validation picks one (with ``C`` and the class weighting); the grid is generic
+#: (with or without the sentence-level VADER block), not tuned per evaluation set.
 WEIGHT_GRID = (
-    {"embedding": 1.0, "word": 1.0, "char": 1.0, "vader": 0.5},
-    {"embedding": 2.0, "word": 1.0, "char": 0.0, "vader": 1.0},
+    {"embedding": 1.0, "word": 1.0, "char": 1.0, "vader": 0.5, "sentences": 1.0},
+    {"embedding": 1.0, "word": 1.0, "char": 1.0, "vader": 0.5, "sentences": 0.0},
 )
 BLOCK_WEIGHTS = WEIGHT_GRID[0]
+#: Blocks a model stored before they existed does not have (weight 0 when loading it).
+_OLD_MODEL_WEIGHTS = {"sentences": 0.0}
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|<br\s*/?>|\n+")
 MIN_TRAIN = 30
 
 
@@ -95,6 +108,27 @@ def brier(y: np.ndarray, probs: np.ndarray) -> float:
     """Multi-class Brier score (mean squared error of the probability vector)."""
     onehot = np.eye(probs.shape[1])[y]
     return float(((probs - onehot) ** 2).sum(axis=1).mean())
+
+
+def sentence_polarity(texts: Sequence[str]) -> np.ndarray:
+    """Per text, VADER compound over its sentences: min, max, mean, std, share >= 0.05,
+    share <= -0.05 (float32, shape (n, 6)); a regex split keeps it cheap (no spaCy)."""
+    from voc.nlp.sentiment.vader import analyzer
+
+    sia = analyzer()
+    out = np.zeros((len(texts), 6), dtype=np.float32)
+    for i, text in enumerate(texts):
+        parts = [p for p in _SENTENCE_SPLIT.split(text or "") if p and p.strip()]
+        c = np.array([sia.polarity_scores(p)["compound"] for p in parts] or [0.0])
+        out[i] = (c.min(), c.max(), c.mean(), c.std(), (c >= 0.05).mean(), (c <= -0.05).mean())
+    return out
+
+
+def lexicon_features(texts: Sequence[str]) -> np.ndarray:
+    """VADER's whole-text (neg, neu, pos, compound) then :func:`sentence_polarity`: (n, 10)."""
+    from voc.nlp.sentiment.vader import polarity_features
+
+    return np.hstack([polarity_features(texts), sentence_polarity(texts)])
 
 
 def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -170,27 +204,44 @@ class Featurizer:
         return self._word, self._char
 
     def transform(self, texts: Sequence[str], embeddings: np.ndarray,
-                  polarity: np.ndarray | None = None) -> sparse.csr_matrix:
-        """Feature matrix: [embedding | word TF-IDF | char TF-IDF | VADER], block-weighted.
+                  lexicon: np.ndarray | None = None) -> sparse.csr_matrix:
+        """Feature matrix: [embedding | word TF-IDF | char TF-IDF | VADER | sentences],
+        block-weighted (a block with weight 0 is left out).
 
-        ``polarity`` may pass precomputed VADER features (cross-validation reuses them).
+        ``lexicon`` may pass precomputed :func:`lexicon_features` (cross-validation reuses
+        them).
         """
-        from voc.nlp.sentiment.vader import polarity_features
-
-        if polarity is None:
-            polarity = polarity_features(texts)
-        word, char = self._vectorizers()
         texts = [t or "" for t in texts]
         emb = np.asarray(embeddings, dtype=np.float32)
         if emb.shape != (len(texts), self.dim):
             raise ValueError(f"expected embeddings of shape {(len(texts), self.dim)}, "
                              f"got {emb.shape}")
         w = self.weights
-        blocks = [sparse.csr_matrix(emb * w["embedding"]), word.transform(texts) * w["word"]]
-        if char is not None:
-            blocks.append(char.transform(texts) * w["char"])
-        blocks.append(sparse.csr_matrix(np.asarray(polarity) * w["vader"]))
-        return sparse.hstack(blocks, format="csr", dtype=np.float32)
+        if lexicon is None:
+            lexicon = lexicon_features(texts) if w.get("sentences", 0.0) > 0 \
+                else _vader_only(texts)
+        word, char = self._vectorizers()
+        return combine_blocks({"embedding": emb, "word": word.transform(texts),
+                               "char": char.transform(texts) if char is not None else None,
+                               "vader": lexicon[:, :4], "sentences": lexicon[:, 4:]}, w)
+
+
+def _vader_only(texts: Sequence[str]) -> np.ndarray:
+    from voc.nlp.sentiment.vader import polarity_features
+
+    return polarity_features(texts)
+
+
+def combine_blocks(blocks: dict[str, Any], weights: dict[str, float]) -> sparse.csr_matrix:
+    """Stack the feature blocks in a fixed order, each scaled by its weight (0 or missing:
+    left out), as one CSR matrix."""
+    parts = []
+    for name in ("embedding", "word", "char", "vader", "sentences"):
+        wt = weights.get(name, 0.0)
+        block = blocks.get(name)
+        if wt > 0 and block is not None and block.shape[1] > 0:
+            parts.append(sparse.csr_matrix(block) * wt)
+    return sparse.hstack(parts, format="csr", dtype=np.float32)
 
 
 def _vocab_list(vocabulary: dict[str, int]) -> list[str]:
@@ -260,7 +311,8 @@ class LearnedModel:
             feat = Featurizer(word_vocab=[str(w) for w in z["word_vocab"]],
                               word_idf=z["word_idf"], char_vocab=[str(w) for w in z["char_vocab"]],
                               char_idf=z["char_idf"], dim=int(meta["dim"]),
-                              weights=meta.get("weights", dict(BLOCK_WEIGHTS)))
+                              weights={**_OLD_MODEL_WEIGHTS,
+                                       **meta.get("weights", dict(BLOCK_WEIGHTS))})
             return cls(featurizer=feat, coef=z["coef"], intercept=z["intercept"],
                        temperature=float(meta["temperature"]), prior=z["prior"],
                        alpha=float(meta["alpha"]), languages=list(meta["languages"]),
@@ -269,23 +321,49 @@ class LearnedModel:
                        bias=z["bias"] if "bias" in z.files else None)
 
 
-def _fit_lr(x: sparse.csr_matrix, y: np.ndarray, c: float, seed: int) -> Any:
+def _fit_lr(x: sparse.csr_matrix, y: np.ndarray, c: float, seed: int,
+            class_weight: str | None = None) -> Any:
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(x, y)
+    return LogisticRegression(C=c, max_iter=2000, random_state=seed,
+                              class_weight=class_weight).fit(x, y)
+
+
+def _fold_blocks(texts: list[str], emb: np.ndarray, lexicon: np.ndarray, tr: np.ndarray,
+                 te: np.ndarray, with_char: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Unweighted feature blocks of one CV fold; vocabularies fitted on its training part
+    only, so the cross-validated figures are honest."""
+    feat = Featurizer(weights={"char": 1.0 if with_char else 0.0})
+    feat.fit([texts[i] for i in tr], emb.shape[1])
+    word, char = feat._vectorizers()
+
+    def blocks(idx: np.ndarray) -> dict[str, Any]:
+        sub = [texts[i] for i in idx]
+        return {"embedding": emb[idx], "word": word.transform(sub),
+                "char": char.transform(sub) if char is not None else None,
+                "vader": lexicon[idx, :4], "sentences": lexicon[idx, 4:]}
+
+    return blocks(tr), blocks(te)
+
+
+def _best_alpha_score(y: np.ndarray, probs: np.ndarray, prior: np.ndarray) -> float:
+    return max(macro_recall(y, (probs / prior ** a).argmax(1)) for a in ALPHA_GRID)
 
 
 def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embeddings: np.ndarray,
                 *, embedding_model: str, languages: Sequence[str | None] | None = None,
                 min_language_rows: int = 50, seed: int = 0, folds: int = 4,
                 c_grid: Sequence[float] = C_GRID,
-                weight_grid: Sequence[dict[str, float]] = WEIGHT_GRID) -> LearnedModel:
+                weight_grid: Sequence[dict[str, float]] = WEIGHT_GRID,
+                class_weights: Sequence[str | None] = CLASS_WEIGHTS) -> LearnedModel:
     """Fit the learned classifier (the function ``voc sentiment train`` and the benchmark use).
 
-    ``labels`` are 0 negative, 1 neutral, 2 positive. Cross-validation picks ``C`` and the
-    block weights (``WEIGHT_GRID``) and
-    yields the out-of-fold probabilities that fit the temperature and prior correction and
-    give the stored metrics (macro recall, accuracy, ECE, Brier).
+    ``labels`` are 0 negative, 1 neutral, 2 positive. Model selection uses only these
+    training items: stratified ``folds``-fold cross-validation scores every combination of
+    block weights (``weight_grid``), class weighting (``class_weights``) and ``C``
+    (``c_grid``) by out-of-fold macro recall after the prior correction; the best one's
+    out-of-fold probabilities fit the temperature and the decision offsets and give the
+    stored metrics (macro recall, accuracy, ECE, Brier; the whole grid in ``cv_grid``).
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -299,37 +377,34 @@ def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embedd
         missing = [LABELS[i] for i in range(3) if counts[i] == 0]
         raise ValueError(f"no training items labelled {', '.join(missing)}")
     emb = np.asarray(embeddings, dtype=np.float32)
+    prior = counts / counts.sum()
     k = int(max(2, min(folds, counts.min())))
-    skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    splits = list(skf.split(np.zeros(len(y)), y))
-    from voc.nlp.sentiment.vader import polarity_features
-
-    polarity = polarity_features(texts)
-    best: tuple[float, float, np.ndarray, dict[str, float]] | None = None
-    for weights in weight_grid:
-        # Vocabularies are fitted on each training fold so the CV figures are honest.
-        fold_x = []
-        for tr, te in splits:
-            feat = Featurizer(weights=dict(weights)).fit([texts[i] for i in tr], emb.shape[1])
-            fold_x.append((feat.transform([texts[i] for i in tr], emb[tr], polarity[tr]),
-                           feat.transform([texts[i] for i in te], emb[te], polarity[te])))
-        for c in c_grid:
-            oof = np.zeros((len(y), 3))
-            for (tr, te), (x_tr, x_te) in zip(splits, fold_x, strict=True):
-                lr = _fit_lr(x_tr, y[tr], c, seed)
-                oof[te] = lr.decision_function(x_te)
-            prior = counts / counts.sum()
-            score = max(macro_recall(y, (_softmax(oof) / prior ** a).argmax(1))
-                        for a in ALPHA_GRID)
-            log.debug("learned sentiment: weights=%s C=%s cv macro recall %.3f",
-                      weights, c, score)
-            if best is None or score > best[1]:
-                best = (c, score, oof, dict(weights))
+    splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+                  .split(np.zeros(len(y)), y))
+    lexicon = lexicon_features(texts)
+    with_char = any(w.get("char", 0.0) > 0 for w in weight_grid)
+    fold_blocks = [_fold_blocks(texts, emb, lexicon, tr, te, with_char) for tr, te in splits]
+    grid: list[dict[str, Any]] = []
+    best: tuple[float, np.ndarray, dict[str, Any]] | None = None
+    for wi, weights in enumerate(weight_grid):
+        fold_x = [(combine_blocks(b_tr, weights), combine_blocks(b_te, weights))
+                  for b_tr, b_te in fold_blocks]
+        for cw in class_weights:
+            for c in c_grid:
+                oof = np.zeros((len(y), 3))
+                for (tr, te), (x_tr, x_te) in zip(splits, fold_x, strict=True):
+                    oof[te] = _fit_lr(x_tr, y[tr], c, seed, cw).decision_function(x_te)
+                score = _best_alpha_score(y, _softmax(oof), prior)
+                cfg = {"weights": wi, "class_weight": cw, "C": c}
+                grid.append({**cfg, "cv_macro_recall": round(score, 4)})
+                log.debug("learned sentiment: %s cv macro recall %.3f", cfg, score)
+                if best is None or score > best[0]:
+                    best = (score, oof, cfg)
     assert best is not None
-    c, _, oof_logits, weights = best
+    _, oof_logits, cfg = best
+    weights, c, cw = dict(weight_grid[cfg["weights"]]), cfg["C"], cfg["class_weight"]
     temperature = _fit_temperature(oof_logits, y)
     oof_probs = _softmax(oof_logits / temperature)
-    prior = counts / counts.sum()
     alpha = max(ALPHA_GRID, key=lambda a: (macro_recall(y, (oof_probs / prior ** a).argmax(1)),
                                            -abs(a - 1.0)))
     bias = _tune_bias(oof_probs, y, -alpha * np.log(prior))
@@ -340,17 +415,18 @@ def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embedd
         "cv_ece": round(ece(y, oof_probs), 4), "cv_brier": round(brier(y, oof_probs), 4),
         "cv_ece_uncalibrated": round(ece(y, _softmax(oof_logits)), 4),
         "class_counts": {LABELS[i]: int(counts[i]) for i in range(3)},
+        "cv_grid": grid,
     }
     feat = Featurizer(weights=weights).fit(texts, emb.shape[1])
-    final = _fit_lr(feat.transform(texts, emb, polarity), y, c, seed)
+    final = _fit_lr(feat.transform(texts, emb, lexicon), y, c, seed, cw)
     langs = _supported_languages(languages, min_language_rows)
     metrics["train_seconds"] = round(time.perf_counter() - started, 1)
     model = LearnedModel(
         featurizer=feat, coef=final.coef_.astype(np.float32),
         intercept=final.intercept_.astype(np.float32), temperature=temperature, prior=prior,
         alpha=float(alpha), languages=langs, embedding_model=embedding_model, bias=bias,
-        params={"C": c, "temperature": round(temperature, 4), "alpha": alpha,
-                "bias": [round(float(b), 3) for b in bias],
+        params={"C": c, "class_weight": cw, "temperature": round(temperature, 4),
+                "alpha": alpha, "bias": [round(float(b), 3) for b in bias],
                 "block_weights": feat.weights, "seed": seed,
                 "n_word_terms": len(feat.word_vocab), "n_char_terms": len(feat.char_vocab)},
         metrics=metrics, n_train=len(y),
