@@ -87,6 +87,45 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _server_cpu_s() -> float | None:
+    """CPU seconds used so far by the local PostgreSQL processes (backends, WAL writer,
+    checkpointer, ...), from /proc; None where that cannot be read (remote server, not Linux).
+    Shared with whatever else uses the server meanwhile: a diagnostic, not a measurement."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    ticks = 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / os.sysconf("SC_CLK_TCK") if ticks else None
+
+
+def _thread_cpu_probe():  # noqa: ANN202 - patches the service's writer to time its thread
+    """Record the CPU time of the ingest writer thread (the rest of the client's CPU time is
+    the reading thread: read, validate, redact, format)."""
+    from voc.ingest import service
+
+    seen: dict[str, float] = {}
+    original = service._BatchWriter._run
+
+    def run(self) -> None:  # noqa: ANN001
+        try:
+            original(self)
+        finally:
+            seen["writer_cpu_s"] = time.thread_time()
+
+    service._BatchWriter._run = run
+    return seen
+
+
 #: Full-text search index on feedback.text (web area, migration 0005); dropped only for the
 #: diagnostic --without-search-index runs that show what it costs ingestion.
 _DROP_SEARCH_INDEX = {
@@ -128,11 +167,23 @@ def worker(backend: str, data: Path, out: Path, without_search_index: bool = Fal
             s.add(Source(name="bench", type="file", kind="ticket", settings={}, cursor={}))
         probe_before = cpu_probe_ms()
         rss_before = _rss_mb()
+        writer = _thread_cpu_probe()
+        server_before = _server_cpu_s() if backend == "postgresql" else None
+        cpu_before = time.process_time()
         started = time.perf_counter()
         result = ingest_source(factory, "bench", settings, path=data)
         elapsed = time.perf_counter() - started
+        client_cpu = time.process_time() - cpu_before
+        server_after = _server_cpu_s() if server_before is not None else None
         engine.dispose()
+        per_row = 1e6 / max(1, result.read)
+        breakdown = {"wall": round(elapsed * per_row, 1),
+                     "client_cpu": round(client_cpu * per_row, 1),
+                     "client_writer_thread_cpu": round(writer.get("writer_cpu_s", 0) * per_row, 1)}
+        if server_after is not None:
+            breakdown["server_cpu"] = round((server_after - server_before) * per_row, 1)
         out.write_text(json.dumps({
+            "us_per_row": breakdown,
             "backend": backend, "rows": result.read, "stored": result.stored,
             "quarantined": result.quarantined, "seconds": round(elapsed, 2),
             "rows_per_s": round(result.read / elapsed), "rss_before_mb": round(rss_before, 1),
@@ -184,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                            load_avg=round((load_before + os.getloadavg()[0]) / 2, 1))
                 rows.append(res)
                 print(f"  {backend:<10} n={n:>7}: {res['rows_per_s']:>7} rows/s, "
-                      f"peak {res['peak_rss_mb']} MB", flush=True)
+                      f"peak {res['peak_rss_mb']} MB, us/row {res['us_per_row']}", flush=True)
     print()
     print(f"{'backend':<11}{'rows':>8}{'file MB':>9}{'seconds':>9}{'rows/s':>9}"
           f"{'RSS before':>12}{'peak RSS':>10}{'growth':>8}{'load':>6}{'probe ms':>10}")
@@ -196,7 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"target_pg_rows_per_s": TARGET_PG_ROWS_S, "results": rows,
                "machine": f"{os.cpu_count()} CPUs, shared with other work (noisy; 'load_avg' "
                           "is the 1-minute load average around each run; 'cpu_probe_ms' times "
-                          "sum(range(2_000_000)) before/after, lower = faster CPU share)"}
+                          "sum(range(2_000_000)) before/after, lower = faster CPU share)",
+               "us_per_row": "wall time and CPU per row read: client (this process, both "
+                             "threads; the writer thread's share apart) and server (all local "
+                             "postgres processes, so other work on the server counts too)"}
     if pg_100k:
         met = pg_100k[0]["rows_per_s"] >= TARGET_PG_ROWS_S
         summary["target_met"] = met

@@ -22,9 +22,10 @@ from voc.db import session_scope
 from voc.ingest.connectors import Connector, RawBatch, SourceSpec, make_connector
 from voc.ingest.errors import IngestError
 from voc.ingest.records import Record, RecordBuilder, Rejected
-from voc.ingest.upsert import upsert_batch
+from voc.ingest.upsert import prepare_rows, upsert_batch
 from voc.models.base import utcnow
 from voc.models.feedback import Source
+from voc.nlp.redact import redact_many
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +104,9 @@ def ingest_source(session_factory: sessionmaker[Session], source_name: str, sett
     try:
         writer = _BatchWriter(session_factory, source_id, source_name, settings, result)
         try:
+            dialect = _dialect(session_factory)
             for batch in connector.batches():
-                records, rejected = _validate(batch, builder)
+                records, rejected = _validate(batch, builder, dialect, settings.keep_raw_text)
                 writer.put(batch, records, rejected)
         except BaseException:
             writer.close(raise_error=False)  # batches read before the failure still commit
@@ -124,7 +126,8 @@ def ingest_source(session_factory: sessionmaker[Session], source_name: str, sett
     return result
 
 
-def _validate(batch: RawBatch, builder: RecordBuilder) -> tuple[list[Record], list[Rejected]]:
+def _validate(batch: RawBatch, builder: RecordBuilder, dialect: str = "",
+              keep_raw: bool = False) -> tuple[list[Record], list[Rejected]]:
     records: list[Record] = []
     rejected: list[Rejected] = []
     for item in batch.items:
@@ -134,7 +137,18 @@ def _validate(batch: RawBatch, builder: RecordBuilder) -> tuple[list[Record], li
             continue
         built = builder.build(item.payload, item.location, check_utf8=item.check_utf8)
         (records if isinstance(built, Record) else rejected).append(built)
+    # Redaction and row formatting here, in the reading thread, overlap with the writer's
+    # database work. Rows that turn out unchanged did not need them: a small cost next to
+    # the write they overlap.
+    for rec, text in zip(records, redact_many([r.text for r in records]), strict=True):
+        rec.redacted = text
+    prepare_rows(dialect, records, keep_raw)
     return records, rejected
+
+
+def _dialect(session_factory: sessionmaker[Session]) -> str:
+    bind = session_factory.kw.get("bind")
+    return bind.dialect.name if bind is not None else ""
 
 
 class _BatchWriter:
@@ -155,6 +169,9 @@ class _BatchWriter:
         self._settings = settings
         self._result = result
         self._queue: queue.Queue = queue.Queue(maxsize=1)
+        # Guess that the items are new (a bulk load) until a batch shows otherwise: new items
+        # are then written without looking up stored ones first (see upsert_batch).
+        self._all_new = True
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=f"ingest-{source_name}",
                                         daemon=True)
@@ -188,7 +205,9 @@ class _BatchWriter:
     def _write(self, batch: RawBatch, records: list[Record], rejected: list[Rejected]) -> None:
         with session_scope(self._factory) as s:
             counts = upsert_batch(s, self._source_id, self._source_name, records, rejected,
-                                  self._settings)
+                                  self._settings, all_new=self._all_new)
+            if counts.guessed_wrong:
+                self._all_new = False
             # The cursor commits with the rows: a crash never skips or repeats a batch.
             s.execute(update(Source).where(Source.id == self._source_id)
                       .values(cursor=batch.cursor))

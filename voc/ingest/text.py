@@ -77,6 +77,10 @@ def scrub_invalid(text: str) -> str:
 
 def clean_text(text: str) -> tuple[str, bool]:
     """Normalise feedback text; returns ``(text, was_html)``."""
+    if text.isprintable() and "<" not in text and "&" not in text:
+        # The common case, one line of plain text: no control characters, line breaks or
+        # markup hints, so only the trim below applies (str methods: far cheaper than regexes).
+        return text.strip(), False
     was_html = looks_like_html(text)
     if was_html:
         text = html_to_text(text)

@@ -107,7 +107,7 @@ def parse_int_range(value: Any, field: str, low: int, high: int) -> int | None:
         number = float(str(value).strip())
     except ValueError:
         raise InvalidValue(f"{field}={_show(value)} is not a number ({low}-{high})") from None
-    if math.isnan(number) or number != int(number):
+    if math.isnan(number) or math.isinf(number) or number != int(number):
         raise InvalidValue(f"{field}={_show(value)} is not a whole number ({low}-{high})")
     if not low <= number <= high:
         raise InvalidValue(f"{field}={_show(value)} is outside {low}-{high}")
@@ -143,7 +143,7 @@ def parse_language(value: Any) -> str | None:
     """ISO 639-1, lower-cased; a locale such as en-US or pt_BR gives its language."""
     if is_blank(value):
         return None
-    code = value if value in LANGUAGE_CODES else \
+    code = value if value.__class__ is str and value in LANGUAGE_CODES else \
         re.split(r"[-_]", str(value).strip().lower(), maxsplit=1)[0]
     if code not in LANGUAGE_CODES:
         raise InvalidValue(f"language={_show(value)} is not an ISO 639-1 language code")

@@ -56,6 +56,17 @@ class Span:
 # street-number address forms, which have their own word pre-check.
 _DIGIT_RUN = re.compile(r"\d(?:[\s().\-/]{0,3}\d){4}")
 _ANY_DIGIT = re.compile(r"\d")
+# Python's ``re`` walks the text position by position (~10 ns a character) for patterns that
+# open with a look-behind or ``\b``; ``str``/``bytes`` methods scan far faster. So ASCII text
+# is checked for digits with ``in`` (memchr), counted with ``bytes.translate``, and every
+# pattern whose match must contain a digit starts its search a few characters before the
+# first digit (exact: look-behinds and ``\b`` still see the characters before ``pos``).
+_ASCII_DIGITS = b"0123456789"
+
+
+def _has_ascii_digit(text: str) -> bool:
+    return ("0" in text or "1" in text or "2" in text or "3" in text or "4" in text
+            or "5" in text or "6" in text or "7" in text or "8" in text or "9" in text)
 
 # --- e-mail and URLs -------------------------------------------------------------------------
 # Searched from the "@" (a literal prefix is fast in ``re``); the local part is walked back.
@@ -95,6 +106,16 @@ _ID_CONTEXT = re.compile(
     r"([A-Z0-9]*\d[A-Z0-9]*(?:[ \-][A-Z0-9]*\d[A-Z0-9]*){0,4})\b",
     re.IGNORECASE,
 )
+
+
+def _has_id_word(low: str) -> bool:
+    """Every _ID_CONTEXT match contains one of these words; for ASCII text ``lower()`` equals
+    the pattern's IGNORECASE folding, so an ASCII text with none of them cannot match."""
+    return ("ssn" in low or "social security" in low or "passport" in low or "national" in low
+            or "id card" in low or "tax id" in low or "steuer" in low or "ausweis" in low
+            or "licen" in low or "nin" in low or "ni number" in low or "dni" in low
+            or "bsn" in low or "codice fiscale" in low or "pesel" in low)
+
 _PHONE_CONTEXT = re.compile(
     r"(?:call|phone|tel|telephone|mobile|cell|whatsapp|sms|text me|fax|ring|reach me|"
     r"(?:my|contact|home|work|direct|landline)\s(?:number|no)|nummer|handy|telefon|tél|"
@@ -243,8 +264,9 @@ def _find_urls(text: str, out: list[Span]) -> None:
             out.append(Span("URL", m.start(), m.start() + len(url)))
 
 
-def _find_ibans(text: str, out: list[Span]) -> None:
-    for m in _IBAN.finditer(text):
+def _find_ibans(text: str, out: list[Span], first_digit: int = 0) -> None:
+    # two letters, then the check digits: a match starts at most 2 characters before a digit
+    for m in _IBAN.finditer(text, max(0, first_digit - 2)):
         raw = m.group(1)
         compact = raw.replace(" ", "").upper()
         expected = _IBAN_LENGTHS.get(compact[:2])
@@ -260,11 +282,13 @@ def _find_ibans(text: str, out: list[Span]) -> None:
             out.append(Span("IBAN", m.start(1), m.start(1) + len(raw)))
 
 
-def _find_ids(text: str, out: list[Span]) -> None:
-    for m in _SSN.finditer(text):
+def _find_ids(text: str, out: list[Span], first_digit: int = 0, low: str | None = None) -> None:
+    for m in _SSN.finditer(text, first_digit):  # starts with a digit
         out.append(Span("ID", m.start(), m.end()))
-    for m in _NINO.finditer(text):
+    for m in _NINO.finditer(text, max(0, first_digit - 3)):  # "AB 12": 3 before the digit
         out.append(Span("ID", m.start(), m.end()))
+    if low is not None and not _has_id_word(low):
+        return  # ASCII text (``low`` given) without any id word
     for m in _ID_CONTEXT.finditer(text):
         value = m.group(1)
         if sum(c.isdigit() for c in value) >= 4:
@@ -318,8 +342,9 @@ def _classify_number(text: str, start: int, end: int) -> str | None:
     return None
 
 
-def _find_numbers(text: str, out: list[Span]) -> None:
-    for m in _NUMBER.finditer(text):
+def _find_numbers(text: str, out: list[Span], first_digit: int = 0) -> None:
+    # "+ (" at most before the first digit of a candidate
+    for m in _NUMBER.finditer(text, max(0, first_digit - 3)):
         start, end = m.start(), m.end()
         # a leading "(" belongs to the number only when it closes again inside it
         if text[start] == "(" and ")" not in text[start:end]:
@@ -338,22 +363,24 @@ def _find_numbers(text: str, out: list[Span]) -> None:
             end = cut
 
 
-def _find_addresses(text: str, low: str, n_digits: int, out: list[Span]) -> None:
-    patterns = []
-    if _STREET_HINT.search(text) is not None:
-        patterns.append(_STREET)
-    if _NUMBER_AFTER_WORD.search(text) is not None:
-        patterns.append(_STREET_CONTINENTAL)
+def _find_addresses(text: str, low: str, n_digits: int, out: list[Span],
+                    first_digit: int = 0) -> None:
+    # (pattern, where its search may start): digit-led patterns start at the first digit
+    patterns: list[tuple[re.Pattern[str], int]] = []
+    if _STREET_HINT.search(text, first_digit) is not None:
+        patterns.append((_STREET, first_digit))
+    if _NUMBER_AFTER_WORD.search(text, max(0, first_digit - 2)) is not None:
+        patterns.append((_STREET_CONTINENTAL, 0))
         if any(w in low for w in _ROMANCE_WORDS):
-            patterns.append(_STREET_ROMANCE)
+            patterns.append((_STREET_ROMANCE, 0))
     if "box " in low or "postfach" in low:
-        patterns.append(_PO_BOX)
+        patterns.append((_PO_BOX, 0))
     if n_digits >= 2:
-        patterns.append(_UK_POSTCODE_RE)
-    if n_digits >= 5:
-        patterns.append(_US_ZIP)
-    for rx in patterns:
-        for m in rx.finditer(text):
+        patterns.append((_UK_POSTCODE_RE, max(0, first_digit - 2)))
+    if n_digits >= 5 and "," in text:  # "Springfield, IL 62704"
+        patterns.append((_US_ZIP, 0))
+    for rx, pos in patterns:
+        for m in rx.finditer(text, pos):
             span = m.group(0).rstrip(" ,")
             if rx is _STREET_ROMANCE and not any(c.isdigit() for c in span):
                 continue  # "place de la Concorde" alone is a place, not an address
@@ -433,17 +460,22 @@ class Redactor:
         if "://" in text or "www." in text:
             _find_urls(text, spans)
         low = text.lower()
-        if _ANY_DIGIT.search(text) is not None:
+        ascii_text = text.isascii()
+        # ASCII text: any digit at all? (other scripts' digits count for ``\d`` too)
+        found = None if ascii_text and not _has_ascii_digit(text) else _ANY_DIGIT.search(text)
+        if found is not None:
+            first_digit = found.start()
             # each family needs a minimum number of digits: skip the regexes that cannot match
-            n_digits = len(text) - len(text.translate(_NO_DIGITS))
+            n_digits = len(text) - len(text.encode().translate(None, _ASCII_DIGITS)) \
+                if ascii_text else len(text) - len(text.translate(_NO_DIGITS))
             if n_digits >= 7:
-                _find_numbers(text, spans)
-                _find_ibans(text, spans)
-            if n_digits >= 4:
-                _find_ids(text, spans)  # "AB 12 34 56 C", "passport L01X00T47"
-            _find_addresses(text, low, n_digits, spans)
-        if ("name" in low or "this is" in low or "called" in low or "hei" in low
-                or "appelle" in low or "llamo" in low or "chiamo" in low):
+                _find_numbers(text, spans, first_digit)
+                _find_ibans(text, spans, first_digit)
+            if n_digits >= 4:  # "AB 12 34 56 C", "passport L01X00T47"
+                _find_ids(text, spans, first_digit, low if ascii_text else None)
+            _find_addresses(text, low, n_digits, spans, first_digit)
+        if ("name" in low or "this is" in low or "called" in low or "ch hei" in low
+                or "m'appelle" in low or "llamo" in low or "chiamo" in low):
             _find_intro_names(text, spans)
         nlp = self._ner()
         if nlp is not None:

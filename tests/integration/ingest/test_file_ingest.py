@@ -315,3 +315,70 @@ def test_nul_characters_do_not_break_a_batch(tmp_path, settings, session_factory
     row = feedback_rows("nul")["n1"]
     assert (row.text, row.channel, row.attributes, row.tags) == ("text", "email", {"note": "ab"},
                                                                  ["x"])
+
+
+def test_special_characters_round_trip(tmp_path, settings, session_factory, make_source,
+                                       feedback_rows):
+    """Tabs, backslashes, line breaks and quotes survive the bulk write (PostgreSQL's COPY
+    text format escapes them) in every column that can hold them."""
+    from voc.ingest.records import RecordBuilder
+
+    make_source("esc")
+    rows = [
+        {"id": "tab\tid\\x", "text": "line one\nline\ttwo \\N \\. back\\slash\r\nend",
+         "created_at": "2026-11-02T10:00:00+05:30", "channel": "e\\mail", "product_area": "a\tb",
+         "tags": ["q\"uote", "back\\slash"], "note": "multi\nline \"q\" \\ \t tab",
+         "nested": {"k": ["\\N", 1.5, None]}, "customer_id": "c\\1"},
+        {"id": "\\.", "text": "\\.", "created_at": "2026-11-02"},
+        {"id": "\\N", "text": "\\N", "created_at": "2026-11-02", "channel": "\\N",
+         "product_area": "\\N", "tags": ["\\N"], "customer_id": "\\N"},
+        {"id": "plain", "text": "fine", "created_at": "2026-11-02", "csat": "5", "nps": 0,
+         "escalated": "no", "resolved": True},
+    ]
+    path = write_jsonl(tmp_path / "esc.jsonl", rows)
+    result = ingest_source(session_factory, "esc", settings, path=path)
+    assert (result.stored, result.quarantined) == (4, 0)
+    builder = RecordBuilder(settings)
+    got = feedback_rows("esc")
+    for raw in rows:
+        want = builder.build(raw, "x")
+        row = got[want.external_id]
+        assert (row.text, row.channel, row.product_area, row.tags, row.attributes,
+                row.customer_hash, row.content_hash, row.csat, row.nps, row.escalated,
+                row.resolved, row.kind) == \
+            (want.text, want.channel, want.product_area, want.tags, want.attributes,
+             want.customer_hash, want.content_hash, want.csat, want.nps, want.escalated,
+             want.resolved, want.kind)
+        assert row.created_at.replace(tzinfo=UTC) == want.created_at
+    again = ingest_source(session_factory, "esc", settings, path=path)
+    assert (again.stored, again.updated, again.unchanged) == (0, 0, 4)
+
+
+def test_all_new_guess_falls_back_when_items_exist(settings, session_factory, make_source,
+                                                   feedback_rows):
+    """The bulk-load guess (write without looking up stored items) is only a shortcut: with
+    stored items the batch takes the normal path, counts stay exact, nothing duplicates."""
+    from voc.ingest.records import RecordBuilder
+    from voc.ingest.upsert import upsert_batch
+
+    source_id = make_source("guess")
+    builder = RecordBuilder(settings)
+
+    def batch(texts: dict[str, str]) -> list:
+        return [builder.build({"id": k, "text": t, "created_at": "2026-11-02"}, f"x:{k}")
+                for k, t in texts.items()]
+
+    with session_scope(session_factory) as s:
+        counts = upsert_batch(s, source_id, "guess", batch({"a": "one", "b": "two"}), [],
+                              settings, all_new=True)
+    assert (counts.stored, counts.guessed_wrong) == (2, False)
+    with session_scope(session_factory) as s:
+        counts = upsert_batch(s, source_id, "guess",
+                              batch({"c": "three", "a": "one", "b": "two, edited"}), [],
+                              settings, all_new=True)
+    # SQLite has no shortcut: it always looks up first, so it never guesses wrong
+    assert counts.guessed_wrong == (session_factory().get_bind().dialect.name == "postgresql")
+    assert (counts.stored, counts.updated, counts.unchanged, counts.text_changed) == \
+        (1, 1, 1, 1)
+    got = feedback_rows("guess")
+    assert sorted(got) == ["a", "b", "c"] and got["b"].text == "two, edited"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -124,9 +125,7 @@ class FileConnector(Connector):
             reader = self._read_csv(path, stream) if fmt == "csv" else \
                 self._read_jsonl(path, stream)
             batch: list[RawItem] = []
-            for index, item in enumerate(reader):
-                if index < skip:
-                    continue
+            for item in itertools.islice(reader, skip, None):  # rows committed before: skipped
                 batch.append(item)
                 if len(batch) >= self.batch_size:
                     rows_done += len(batch)
@@ -172,8 +171,9 @@ class FileConnector(Connector):
             return
         header = [h.strip() for h in header]
         width = len(header)
+        name = path.name
         for row in reader:
-            location = f"{path.name}:{reader.line_num}"
+            location = f"{name}:{reader.line_num}"
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # blank line
             if len(row) > width:
@@ -188,20 +188,21 @@ class FileConnector(Connector):
             yield RawItem(dict(zip(header, row, strict=False)), location, check_utf8=suspect)
 
     def _read_jsonl(self, path: Path, stream: io.TextIOBase) -> Iterator[RawItem]:
+        name = path.name  # a pathlib property: computed once, not per line
         for number, line in enumerate(stream, start=1):
             line = line.strip()
             if not line:
                 continue
-            location = f"{path.name}:{number}"
+            location = f"{name}:{number}"
             try:
                 payload = json.loads(line)
             except ValueError as exc:
                 yield RawItem(line[:2000], location, error=f"invalid JSON: {exc}")
                 continue
             # Undecodable bytes, or JSON escapes of lone surrogates ("\udc80").
-            suspect = "\\ud" in line or "\\uD" in line or (
+            suspect = ("\\u" in line and ("\\ud" in line or "\\uD" in line)) or (
                 not line.isascii() and has_invalid_utf8(line))
-            yield RawItem(payload, location, check_utf8=suspect)
+            yield RawItem(payload, location, None, suspect)
 
     def _progress_bar(self, path: Path, size: int):  # noqa: ANN202
         if not self.progress or size < _PROGRESS_MIN_BYTES:
