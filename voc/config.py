@@ -72,7 +72,7 @@ class Settings:
     topic_match_threshold: float = 0.7  # min centroid cosine to keep a topic's id on refit
     topic_outlier_threshold: float = 0.6  # min cosine to rescue a clustering outlier
     topic_merge_threshold: float = 0.9  # clusters with centroids this similar are merged
-    topic_refit_margin: float = 0.05  # on refit an item moves only if clearly closer elsewhere
+    topic_refit_margin: float = 0.1  # on refit an item moves only if this much closer elsewhere
     topic_refit_max_docs: int = 50000  # refit subsamples the window to this many items
     topic_representation: str = "keybert"  # keybert (KeyBERTInspired + MMR) | ctfidf
     # languages the embedding model covers; others are clustered per language (topics/languages.py)

@@ -3,8 +3,12 @@
 BERTopic is the framework (UMAP -> cluster model -> c-TF-IDF -> representation),
 with a voc cluster model, :class:`RefinedHDBSCAN`, plugged in as ``hdbscan_model``:
 
-1. HDBSCAN on a 10-d UMAP space (fixed ``random_state``; excess-of-mass selection
-   with ``min_samples`` 3, which declares fewer points noise than the default);
+1. HDBSCAN on a 5-d UMAP space (fixed ``random_state``; excess-of-mass selection
+   with ``min_samples`` 8, below ``min_cluster_size`` so fewer points are noise). The
+   former 10-d / ``min_samples`` 3 met the banking77 targets only by luck: its cluster
+   selection swung with the UMAP seed and the sample (ARI 57.0 +- 1.6, worst 53.9 over
+   three train samples x three seeds); 5-d / 8 gave 57.6 +- 0.6, worst 56.8 (three
+   samples x two seeds), the best worst-case NMI, and fewer topics;
 2. near-duplicate clusters (centroid cosine >= ``merge_threshold`` in the original
    embedding space) are merged (a guard against over-split themes);
 3. outliers: HDBSCAN leaves many points as noise. Each is assigned to its nearest
@@ -12,9 +16,11 @@ with a voc cluster model, :class:`RefinedHDBSCAN`, plugged in as ``hdbscan_model
    (0.6); the rest stay unassigned (-1). This keeps the unassigned share low (~2%
    on banking77) without forcing unrelated items into topics.
 
-Defaults were tuned on two 40-per-class samples of banking77 *train* (UMAP
+Defaults were tuned on 40-per-class samples of banking77 *train* (UMAP
 neighbours/components, min_cluster_size, min_samples, selection, rescue and merge
-thresholds); ``benchmarks/topics.py`` reports the result on banking77 *test*.
+thresholds), choosing settings by the mean *and* the worst case over several samples
+and UMAP seeds (robustness, not one lucky run); ``benchmarks/topics.py`` reports the
+result on banking77 *test*.
 
 Keywords come from a lemmatising CountVectorizer (:mod:`.text`) and, by default,
 KeyBERTInspired + MaximalMarginalRelevance on the same embedding model; labels
@@ -41,9 +47,9 @@ class ClusterParams:
     """Knobs of one clustering run (defaults tuned on banking77 train, see benchmarks/topics.py)."""
 
     min_cluster_size: int = 15
-    min_samples: int | None = 3  # lower than min_cluster_size: fewer points declared noise
+    min_samples: int | None = 8  # < min_cluster_size: fewer noise points; robust (see above)
     n_neighbors: int = 15
-    n_components: int = 10
+    n_components: int = 5
     selection: str = "eom"  # HDBSCAN cluster_selection_method
     allow_single_cluster: bool = False  # True when clustering leftovers (one new theme is common)
     merge_threshold: float = 0.9  # merge clusters whose centroids are this similar
@@ -90,7 +96,8 @@ class RefinedHDBSCAN:
         import hdbscan
 
         p = self.params
-        labels = hdbscan.HDBSCAN(min_cluster_size=p.min_cluster_size, min_samples=p.min_samples,
+        min_samples = None if p.min_samples is None else min(p.min_samples, p.min_cluster_size)
+        labels = hdbscan.HDBSCAN(min_cluster_size=p.min_cluster_size, min_samples=min_samples,
                                  cluster_selection_method=p.selection,
                                  allow_single_cluster=p.allow_single_cluster,
                                  core_dist_n_jobs=1).fit(X).labels_.astype(np.int64)
