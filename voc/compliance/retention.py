@@ -151,9 +151,9 @@ def purge(session_factory: sessionmaker[Session], settings: Settings, *,
     report.erased_leftovers = sweep_leftovers(session_factory, settings, actor=actor,
                                               dry_run=dry_run)
 
-    report.quarantine_reredacted = _in_batches_counted(
+    report.quarantine_reredacted = _in_batches(
         session_factory, select(Quarantine.id).where(Quarantine.status == "open"),
-        Quarantine.id, batch, dry_run, reredact_payloads, report, None)
+        Quarantine.id, batch, dry_run, reredact_payloads, report, None, counted=True)
     report.erased_quarantine_deleted = _in_batches(
         session_factory, select(Quarantine.id).where(erased_quarantine_condition()),
         Quarantine.id, batch, dry_run,
@@ -201,8 +201,12 @@ def _anonymise(session: Session, ids: list[int], report: PurgeReport) -> None:
 
 def _in_batches(session_factory: sessionmaker[Session], query, id_col, size: int,  # noqa: ANN001
                 dry_run: bool, apply: Callable[[Session, list[int]], object],
-                report: PurgeReport, bar) -> int:  # noqa: ANN001
-    """Keyset-paginate ``query`` by id; apply ``apply`` to each batch in its own transaction."""
+                report: PurgeReport, bar, *, counted: bool = False) -> int:  # noqa: ANN001
+    """Keyset-paginate ``query`` by id; apply ``apply`` to each batch in its own transaction.
+
+    Returns the rows handled. With ``counted``, ``apply`` returns how many rows it changed
+    (that is the count) and runs in a dry run too, its batch then rolled back.
+    """
     done, last = 0, None
     while True:
         with session_scope(session_factory) as s:
@@ -212,45 +216,18 @@ def _in_batches(session_factory: sessionmaker[Session], query, id_col, size: int
             ids = list(s.scalars(stmt))
             if not ids:
                 return done
-            if not dry_run:
-                apply(s, ids)
+            if counted:
+                done += int(apply(s, ids))
+                if dry_run:
+                    s.rollback()
+            else:
+                if not dry_run:
+                    apply(s, ids)
+                done += len(ids)
         last = ids[-1]
-        done += len(ids)
         report.batches += 1
         if bar is not None:
             bar.update(len(ids))
-
-
-def _in_batches_counted(session_factory: sessionmaker[Session], query, id_col,  # noqa: ANN001
-                        size: int, dry_run: bool,
-                        apply: Callable[[Session, list[int]], int], report: PurgeReport,
-                        bar) -> int:  # noqa: ANN001
-    """Like :func:`_in_batches`, but counts what ``apply`` reports it changed.
-
-    In a dry run ``apply`` still runs (to count) and its batch is rolled back.
-    """
-    done, last = 0, None
-    while True:
-        session = session_factory()
-        try:
-            stmt = query.order_by(id_col).limit(size)
-            if last is not None:
-                stmt = stmt.where(id_col > last)
-            ids = list(session.scalars(stmt))
-            if not ids:
-                return done
-            done += apply(session, ids)
-            if dry_run:
-                session.rollback()
-            else:
-                session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-        last = ids[-1]
-        report.batches += 1
 
 
 def _progress(enabled: bool):  # noqa: ANN202
