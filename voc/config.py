@@ -238,7 +238,7 @@ def _validate(s: Settings) -> None:
     for key, days in s.retention_days.items():
         if not isinstance(days, int) or days <= 0:
             raise ConfigError(f"VOC_RETENTION_DAYS[{key!r}]={days!r} is invalid: expected days > 0")
-    for name in ("raw_text_retention_days", "quarantine_retention_days"):
+    for name in ("raw_text_retention_days", "quarantine_retention_days", "trusted_proxies"):
         if getattr(s, name) < 0:
             raise ConfigError(f"VOC_{name.upper()}={getattr(s, name)} is invalid: expected >= 0")
     if s.purge_batch_size <= 0:

@@ -35,6 +35,7 @@ def test_typed_values_are_parsed() -> None:
 @pytest.mark.parametrize(("env", "variable"), [
     ({"VOC_DATABASE_URL": "mysql://x"}, "VOC_DATABASE_URL"),
     ({"VOC_TRUSTED_PROXIES": "two"}, "VOC_TRUSTED_PROXIES"),
+    ({"VOC_TRUSTED_PROXIES": "-1"}, "VOC_TRUSTED_PROXIES"),
     ({"VOC_EMBEDDING_BACKEND": "gpu"}, "VOC_EMBEDDING_BACKEND"),
     ({"VOC_TIMEZONE": "Mars/Olympus"}, "VOC_TIMEZONE"),
 ])
