@@ -22,13 +22,18 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import func, select
 
 from voc import accounts
+from voc.insights import weeks as wk
+from voc.insights.policies import load_policy_ranking, policies_for_topic, topics_for_policy
+from voc.insights.topic_stats import topic_drivers, topic_trend
 from voc.models.base import utcnow
 from voc.models.feedback import Feedback, Source
 from voc.models.topics import Topic
-from web import insights_bridge as ib
+from voc.nlp.topics import curation
 from web import search as vs
 from web.auth import current_user, public, set_request_user
 from web.db import get_session, get_settings
+from web.rankings import available_weeks, load_ranking
+from web.topics import topic_examples, topic_volume_split
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -155,7 +160,7 @@ def me() -> Response:
 @api_auth_required()
 def weeks() -> Response:
     """Weeks with a ranking, newest first."""
-    return jsonify({"weeks": ib.available_weeks(get_session(), get_settings())})
+    return jsonify({"weeks": available_weeks(get_session(), get_settings())})
 
 
 @bp.route("/rankings")
@@ -163,18 +168,18 @@ def weeks() -> Response:
 def rankings() -> Response:
     """The ranking of a week (default: the newest) with optional filters."""
     session, settings = get_session(), get_settings()
-    week = request.args.get("week") or next(iter(ib.available_weeks(session, settings)), None)
+    weeks = available_weeks(session, settings)
+    week = request.args.get("week") or next(iter(weeks), None)
     if week is None:
         raise ApiError(404, "not_found", "no weeks with data yet")
-    if week not in ib.available_weeks(session, settings):
+    if week not in weeks:
         raise ApiError(404, "not_found", f"no ranking for week {week}")
     try:
         limit = int(request.args["limit"]) if request.args.get("limit") else None
     except ValueError:
         raise ApiError(400, "bad_request", "limit must be a whole number") from None
     filters = {k: request.args.get(k) or None for k in ("market", "channel", "kind", "policy")}
-    items = ib.load_ranking(session, settings, week, limit=limit, with_examples=True,
-                             **filters)
+    items = load_ranking(session, settings, week, limit=limit, with_examples=True, **filters)
     return jsonify(jsonable({"week": week, "filters": {k: v for k, v in filters.items() if v},
                              "items": items}))
 
@@ -184,10 +189,11 @@ def rankings() -> Response:
 def policy_rankings() -> Response:
     """Policies ranked for a week."""
     session, settings = get_session(), get_settings()
-    week = request.args.get("week") or next(iter(ib.available_weeks(session, settings)), None)
+    week = request.args.get("week") or next(iter(available_weeks(session, settings)), None)
     if week is None:
         raise ApiError(404, "not_found", "no weeks with data yet")
-    return jsonify(jsonable({"week": week, "items": ib.load_policy_ranking(session, week)}))
+    _check_week(week)
+    return jsonify(jsonable({"week": week, "items": load_policy_ranking(session, week).items}))
 
 
 @bp.route("/topics")
@@ -220,15 +226,17 @@ def topic(topic_id: int) -> Response:
     t = session.get(Topic, topic_id)
     if t is None:
         raise ApiError(404, "not_found", f"no topic {topic_id}")
-    week = request.args.get("week") or next(iter(ib.available_weeks(session, settings)), None)
-    breakdown = ib.topic_breakdown(session, settings, topic_id, week)
-    examples = ib.topic_examples(session, topic_id, week, limit=5)
+    week = request.args.get("week") or next(iter(available_weeks(session, settings)), None)
+    if week is not None:
+        _check_week(week)
+    breakdown = topic_volume_split(session, topic_id, week)
+    examples = topic_examples(session, settings, topic_id, week, limit=5)
     return jsonify(jsonable({
         **_topic_json(t), "week": week,
-        "trend": ib.topic_trend(session, settings, topic_id, week, weeks=12),
+        "trend": topic_trend(session, topic_id, weeks=12, end_week=week),
         "breakdown": {k: [{"key": a, "volume": b} for a, b in v] for k, v in breakdown.items()},
-        "drivers": ib.topic_drivers(session, topic_id, week),
-        "policies": ib.policies_for_topic(session, topic_id),
+        "drivers": topic_drivers(session, topic_id, week) if week else {},
+        "policies": policies_for_topic(session, topic_id),
         "examples": [_feedback_json(f, _sources(session)) for f in examples],
     }))
 
@@ -244,10 +252,7 @@ def topic_rename(topic_id: int) -> Response:
     session = get_session()
     if session.get(Topic, topic_id) is None:
         raise ApiError(404, "not_found", f"no topic {topic_id}")
-    mod = ib.curation()
-    if mod is None:
-        raise ApiError(503, "unavailable", "curation is not available")
-    mod.rename_topic(session, topic_id, label, current_user().username)
+    curation.rename_topic(session, topic_id, label, current_user().username)
     session.commit()
     return jsonify(_topic_json(session.get(Topic, topic_id)))
 
@@ -265,7 +270,7 @@ def verbatims() -> Response:
         raise ApiError(400, "bad_request", str(exc)) from None
     if not 1 <= limit <= MAX_LIMIT:
         raise ApiError(400, "bad_request", f"1 <= limit <= {MAX_LIMIT}")
-    ids = ib.topic_ids_for_policy(session, filters.policy) if filters.policy else None
+    ids = topics_for_policy(session, filters.policy) if filters.policy else None
     page = vs.search_page(session, filters, tz=settings.timezone, cursor=cursor, limit=limit,
                           topic_ids_for_policy=ids)
     sources = _sources(session)
@@ -293,6 +298,14 @@ def openapi() -> Response:
     from web.openapi import build_document
 
     return jsonify(build_document(_OPENAPI_EXTRA))
+
+
+def _check_week(week: str) -> None:
+    """400 for a ``week`` that is not an ISO week such as 2026-W47."""
+    try:
+        wk.parse_week(week)
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", str(exc)) from None
 
 
 def _topic_json(t: Topic) -> dict[str, Any]:

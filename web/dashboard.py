@@ -17,9 +17,11 @@ from flask import (
 )
 
 from voc import audit
-from web import insights_bridge as ib
+from voc.insights.policies import load_policy_ranking
 from web.auth import current_user, login_required
 from web.db import get_session, get_settings
+from web.options import filter_options
+from web.rankings import available_weeks, load_ranking
 from web.search import csv_safe
 
 bp = Blueprint("dashboard", __name__)
@@ -32,7 +34,7 @@ TOP_DEFAULT = 25
 def ranking_state() -> dict[str, Any]:
     """Week, filters and tab from the query string (all page state lives in the URL)."""
     session, settings = get_session(), get_settings()
-    weeks = ib.available_weeks(session, settings)
+    weeks = available_weeks(session, settings)
     week = request.args.get("week") or default_week(weeks, settings)
     if week and week not in weeks:
         abort(404)
@@ -65,8 +67,8 @@ def _items(state: dict[str, Any], limit: int | None = None) -> list[dict[str, An
     if not state["week"]:
         return []
     f = state["filters"]
-    return ib.load_ranking(get_session(), get_settings(), state["week"], market=f["market"],
-                           channel=f["channel"], kind=f["kind"], policy=f["policy"], limit=limit)
+    return load_ranking(get_session(), get_settings(), state["week"], market=f["market"],
+                        channel=f["channel"], kind=f["kind"], policy=f["policy"], limit=limit)
 
 
 @bp.route("/")
@@ -88,11 +90,9 @@ def ranking():  # noqa: ANN201
     total = len(items)
     if not show_all:
         items = items[:TOP_DEFAULT]
-    policy_items = ib.load_policy_ranking(session, state["week"]) \
+    policy_items = load_policy_ranking(session, state["week"]).items \
         if state["week"] and state["tab"] == "policies" else []
-    options = ib.distinct_values(session)
-    options["policies"] = sorted(ib.policy_titles(get_settings()).items(),
-                                 key=lambda kv: kv[1].lower())
+    options = filter_options(session, get_settings())
     return render_template("dashboard/ranking.html", items=items, policy_items=policy_items,
                            options=options, kinds=KINDS, total=total, **state)
 

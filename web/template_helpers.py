@@ -114,10 +114,10 @@ def init_app(app: Flask) -> None:
     from web.auth import current_user, has_role
 
     if app.testing:
-        from web import insights_bridge
+        from web import caches
 
         # Tests change data between requests; per-process caches must not hide that.
-        app.before_request(insights_bridge.clear_cache)
+        app.before_request(caches.clear_all)
 
     app.jinja_env.filters.update(pct=fmt_pct, num=fmt_num, change=fmt_change, dt=fmt_dt)
     app.jinja_env.globals.update(

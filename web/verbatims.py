@@ -21,12 +21,14 @@ from flask import (
 from sqlalchemy import func, select
 
 from voc import audit
+from voc.insights.policies import topics_for_policy
 from voc.models.feedback import Feedback, Source
 from voc.models.topics import Topic
-from web import insights_bridge as ib
+from voc.nlp.topics import curation
 from web import search as vs
 from web.auth import current_user, has_role, login_required, role_required
 from web.db import get_session, get_settings
+from web.options import filter_options
 
 log = logging.getLogger(__name__)
 bp = Blueprint("verbatims", __name__, url_prefix="/verbatims")
@@ -49,7 +51,7 @@ def policy_topic_ids(filters: vs.VerbatimFilters) -> list[int] | None:
     """Topic ids of the policy filter (None when no policy filter)."""
     if not filters.policy:
         return None
-    return ib.topic_ids_for_policy(get_session(), filters.policy) or []
+    return topics_for_policy(get_session(), filters.policy)
 
 
 @bp.route("/")
@@ -69,9 +71,7 @@ def search():  # noqa: ANN201
         topic_ids.add(filters.topic_id)
     labels = _topic_labels(session, topic_ids)
     sources = dict(session.execute(select(Source.id, Source.name)).all())
-    options = ib.distinct_values(session)
-    options["policies"] = sorted(ib.policy_titles(settings).items(),
-                                 key=lambda kv: kv[1].lower())
+    options = filter_options(session, settings)
     return render_template("verbatims/search.html", page=page, filters=filters, error=error,
                            labels=labels, sources=sources, options=options,
                            sentiments=vs.SENTIMENTS, highlight=vs.highlight,
@@ -112,11 +112,11 @@ def move(feedback_id: int):  # noqa: ANN201
     if topic_id <= 0 or session.get(Topic, topic_id) is None:
         flash("Choose a topic.", "error")
         return redirect(url_for("verbatims.detail", feedback_id=feedback_id))
-    mod = ib.curation()
-    if mod is None:
-        flash("Curation is not available: the topic registry is not installed.", "error")
+    try:
+        curation.move_feedback(session, feedback_id, topic_id, current_user().username)
+    except curation.CurationError as exc:  # e.g. the topic was merged meanwhile
+        flash(str(exc), "error")
     else:
-        mod.move_feedback(session, feedback_id, topic_id, current_user().username)
         session.commit()
         flash("Moved to the chosen topic.", "success")
     return redirect(url_for("verbatims.detail", feedback_id=feedback_id))

@@ -146,23 +146,17 @@ def seed(session: Session, *, with_users: bool = True, weeks: int = 4) -> Seed:
             out.users[role] = u.id
             out.tokens[role] = accounts.issue_token(session, role, "test").token
     session.flush()
-    compute_insights(session)  # the real rollups/ranking, when the insights area exists
+    compute_insights(session)  # the real rollups and rankings
     return out
 
 
-def compute_insights(session: Session, settings=None) -> bool:  # noqa: ANN001
-    """Run the insights rollups and ranking on the seeded data, if that code exists."""
-    import importlib
-
+def compute_insights(session: Session, settings=None) -> None:  # noqa: ANN001
+    """Run the insights rollups and ranking on the seeded data."""
     from voc import config as voc_config
+    from voc.insights import ranking, rollups
+    from voc.models.insights import TopicPolicy
 
     settings = settings or voc_config.load({}, env="test", min_volume=1)
-    try:
-        rollups = importlib.import_module("voc.insights.rollups")
-        ranking = importlib.import_module("voc.insights.ranking")
-        from voc.models.insights import TopicPolicy
-    except ModuleNotFoundError:
-        return False
     # Map topics to policies directly (the real mapping embeds text with a model).
     session.add_all([TopicPolicy(topic_id=tid, policy=policy, similarity=0.9)
                      for tid, policy in _policy_map(session)])
@@ -171,7 +165,6 @@ def compute_insights(session: Session, settings=None) -> bool:  # noqa: ANN001
     for week in ranking.weeks_to_rank(session, settings):
         ranking.rank_week(session, settings, week)
     session.flush()
-    return True
 
 
 def _policy_map(session: Session) -> list[tuple[int, str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from tests.web.conftest import csrf_token
@@ -87,7 +86,6 @@ def test_verbatim_detail_never_shows_raw_text_or_full_customer_hash(as_role, see
 
 
 def test_rename_through_form_uses_curation(as_role, seeded, session):  # noqa: ANN001
-    pytest.importorskip("voc.nlp.topics.curation")
     from voc.models.topics import Topic
 
     client = as_role("analyst")
@@ -124,7 +122,6 @@ def test_empty_rename_is_refused(as_role, seeded):  # noqa: ANN001
 
 
 def test_merge_hide_move_through_forms(as_role, seeded, session):  # noqa: ANN001
-    pytest.importorskip("voc.nlp.topics.curation")
     from voc.models.topics import Topic
 
     client = as_role("analyst")
