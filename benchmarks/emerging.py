@@ -151,6 +151,28 @@ def topic_categories(db_url: str, week: str, cat_of: dict[str, str]) -> dict[int
     return out
 
 
+def stored_components(db_url: str, week: str) -> dict[int, dict[str, float]]:
+    """The score components of each topic in ``week``'s stored ranking (scope ``all``).
+
+    ``rank --json`` prints the contract keys only; the components say why a topic ranks
+    where it does, which is what a miss needs explained.
+    """
+    from sqlalchemy import select
+
+    from voc.db import make_engine
+    from voc.models.insights import Ranking
+
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return {tid: dict(comp or {}) for tid, comp in conn.execute(
+                select(Ranking.topic_id, Ranking.components).where(
+                    Ranking.week == week, Ranking.scope == "all",
+                    Ranking.topic_id.is_not(None)))}
+    finally:
+        engine.dispose()
+
+
 def oracle_topics(db_url: str, cat_of: dict[str, str]) -> None:
     """One topic per true category, assigned directly (``--oracle-topics``)."""
     from sqlalchemy import update
@@ -178,8 +200,13 @@ def oracle_topics(db_url: str, cat_of: dict[str, str]) -> None:
         engine.dispose()
 
 
-def score(ranking: dict, comp: dict[int, Counter], truth: dict) -> dict:
-    """Recall of planted events in the top 5/10 and false alarms in the top 10."""
+def score(ranking: dict, comp: dict[int, Counter], truth: dict,
+          components: dict[int, dict[str, float]] | None = None) -> dict:
+    """Recall of planted events in the top 5/10 and false alarms in the top 10.
+
+    ``components`` (topic id -> score components), when given, are copied into ``top10``.
+    """
+    components = components or {}
     items = ranking["items"]
     majority = {}
     for it in items:
@@ -210,7 +237,10 @@ def score(ranking: dict, comp: dict[int, Counter], truth: dict) -> dict:
                    "score": it["score"], "volume": it["volume"],
                    "category": majority[it["topic_id"]][0],
                    "purity": round(majority[it["topic_id"]][1], 2),
-                   "reasons": it["reasons"]} for it in top10],
+                   "reasons": it["reasons"],
+                   "components": {k: v for k, v in
+                                  components.get(it["topic_id"], {}).items() if v}}
+                  for it in top10],
     }
 
 
@@ -258,7 +288,7 @@ def main(argv: list[str] | None = None) -> dict:
     timings["end_to_end_s"] = time.perf_counter() - t0
     ranking = json.loads(out)
     comp = topic_categories(db_url, END_WEEK, truth["category_of"])
-    result = score(ranking, comp, truth)
+    result = score(ranking, comp, truth, stored_components(db_url, END_WEEK))
     result.update({
         "data": str(args.data), "items": len(rows), "weeks": N_WEEKS, "week": END_WEEK,
         "seed": args.seed, "topics_ranked": len(ranking["items"]),
@@ -285,10 +315,18 @@ def _print(r: dict) -> None:
     for e in r["events"]:
         print(f"{e['event']:<12} {e['category']:<34} {e['rank'] or '-':>5}  "
               f"{','.join(e['flags']) or '-'}")
-    print(f"\n{'rank':>4}  {'category (purity)':<42} {'volume':>6}  flags")
+    from voc.config import load
+    from voc.insights.ranking import rank_weights
+
+    weights = rank_weights(load())  # the subprocesses' environment: same weights
+    print(f"\n{'rank':>4}  {'category (purity)':<42} {'volume':>6} {'score':>6}  "
+          f"{'flags':<16} largest parts of the score (weight x component)")
     for it in r["top10"]:
+        top = sorted(((k, weights[k] * v) for k, v in it.get("components", {}).items()),
+                     key=lambda kv: -kv[1])[:3]
         print(f"{it['rank']:>4}  {it['category'] + ' (' + str(it['purity']) + ')':<42} "
-              f"{it['volume']:>6}  {','.join(it['flags']) or '-'}")
+              f"{it['volume']:>6} {it['score']:>6.2f}  {','.join(it['flags']) or '-':<16} "
+              + " ".join(f"{k} {v:.2f}" for k, v in top))
     print(f"\nrecall@5 {r['recall_top5']:.2f}  recall@10 {r['recall_top10']:.2f}  "
           f"false alarms@10 {r['false_alarms_top10']}  end-to-end {r['timings']['end_to_end_s']}s"
           f"  target {'met' if r['target_met'] else 'MISSED'}")

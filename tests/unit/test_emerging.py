@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from voc.insights import emerging as em
 from voc.insights.sums import Sums
@@ -139,3 +140,24 @@ def test_fdr_filter_keeps_strong_flags_drops_chance_ones() -> None:
     assert dets[0].flags == ["surge"] and dets[0].details["surge"]["fdr_threshold"] == 1e-8
     assert dets[1].flags == [] and "csat_drop" not in dets[1].details
     assert dets[2].flags == ["new"]  # no test behind "new": kept
+
+
+def test_bh_adjust_matches_scipy_and_counts_untested_topics() -> None:
+    rng = np.random.default_rng(5)
+    ps = list(rng.uniform(0, 1, 40) ** 3)
+    got = em.bh_adjust(ps)
+    want = stats.false_discovery_control(ps, method="bh")
+    assert got == pytest.approx(list(want), rel=1e-2)  # _p keeps 3 significant digits
+    # An untested topic (None) is a test with p = 1: it raises the others' q-values.
+    with_untested = em.bh_adjust([0.001, None, None, None])
+    assert with_untested == [0.004, 1.0, 1.0, 1.0]
+    assert em.bh_adjust([]) == []
+
+
+def test_share_q_values_set_on_every_detection() -> None:
+    dets = [em.Detection(share_p=1e-6), em.Detection(share_p=0.004)]
+    dets += [em.Detection(share_p=None) for _ in range(98)]
+    em.share_q_values(dets)
+    assert dets[0].share_q == pytest.approx(1e-4)  # strong: survives 100 tests
+    assert dets[1].share_q == pytest.approx(0.2)  # p = 0.004 is chance among 100 topics
+    assert all(d.share_q == 1.0 for d in dets[2:])

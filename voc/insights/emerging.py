@@ -115,6 +115,7 @@ class Detection:
     expected: float | None = None  # volume expected at the baseline share
     ratio: float | None = None  # observed / expected
     share_p: float | None = None
+    share_q: float | None = None  # share_p adjusted across the week's topics (share_q_values)
 
 
 # --- tests ------------------------------------------------------------------------------
@@ -314,6 +315,36 @@ def fdr_filter(detections: list[Detection], alpha: float) -> int:
             else:
                 det.details[flag]["fdr_threshold"] = _p(threshold)
     return removed
+
+
+def bh_adjust(p_values: list[float | None]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (q-values), in input order.
+
+    ``None`` (nothing to test, e.g. a share not above its baseline) counts as a test with
+    p = 1, so the number of tests is always the number of topics.
+    """
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: 1.0 if p_values[i] is None else p_values[i])
+    out = [1.0] * m
+    running = 1.0
+    for rank in range(m, 0, -1):  # step-up: q_(k) = min over j >= k of p_(j) m / j
+        i = order[rank - 1]
+        p = 1.0 if p_values[i] is None else p_values[i]
+        running = min(running, p * m / rank)
+        out[i] = _p(running)
+    return out
+
+
+def share_q_values(detections: list[Detection]) -> None:
+    """Set each detection's ``share_q``: its share test's p-value, BH-adjusted (in place).
+
+    The week's ranking weighs a topic's growth by this q-value rather than the raw p-value:
+    with a few hundred topics tested, some show p < alpha by chance every week, and their
+    growth must not count as if it were established (the ``surge`` flag is held to the same
+    standard by :func:`fdr_filter`).
+    """
+    for det, q in zip(detections, bh_adjust([d.share_p for d in detections]), strict=True):
+        det.share_q = q
 
 
 def _drop_last_base(series: Series) -> Series:

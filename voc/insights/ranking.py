@@ -6,7 +6,9 @@ Score = sum over components of ``weight x component``, each component in [0, 1]:
 component     default  meaning
 ============  =======  ==============================================================
 growth        3.0      surge strength: log2(observed/expected share)/2, capped at 1,
-                       times confidence (min(1, log10(p) / log10(alpha)))
+                       times confidence (min(1, log10(q) / log10(alpha)), q = the share
+                       test's p-value adjusted across the week's topics) times
+                       min(1, volume / min_volume); 1 when flagged ``new``
 novelty       3.0      1 when flagged ``new``
 csat          2.5      CSAT drop vs baseline (drop / 1.5 points, capped) x confidence
 sentiment     2.0      negative-share rise vs baseline (rise / 0.3, capped) x confidence
@@ -18,7 +20,11 @@ reach         0.5      markets with the topic / markets with any feedback this w
 ============  =======  ==============================================================
 
 ``settings.rank_weights`` (``VOC_RANK_WEIGHTS='{"growth": 4}'``) overrides any of these.
-Flags dominate by design: a flagged topic outranks a merely large one.
+Flags dominate by design: a flagged topic outranks a merely large one. Growth is held to the
+standard of the ``surge`` flag: a topic's growth counts in full only with the multiplicity-
+corrected evidence and the volume a flag needs, so a topic of a handful of items that went from
+1 to 7 (a large ratio, and with hundreds of topics such jumps happen by chance every week) does
+not outrank established surges; its growth still counts in part and is named in its reasons.
 
 Stored per week and scope (``all``, ``market:DE``, ``channel:bot``, ``kind:ticket``) in the
 ``rankings`` table by :func:`rank_week`; :func:`load_ranking` reads it (labels, hidden state
@@ -56,6 +62,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "volume": 1.0, "negativity": 0.5, "csat_impact": 0.5, "reach": 0.5,
 }
 SPARK_WEEKS = 8
+GROWTH_REASON_MIN = 0.1  # unflagged growth worth >= 0.3 points (default weight) is explained
 EXAMPLES = 5
 
 
@@ -101,7 +108,8 @@ def _fmt_markets(markets: list[str], limit: int = 4) -> str:
 
 
 def _reasons(flags: list[str], det: emerging.Detection, cur: Sums, markets: list[str],
-             total: int, drv: dict) -> list[str]:
+             total: int, drv: dict, growth: float, cfg: emerging.DetectionConfig,
+             n_tested: int) -> list[str]:
     d = det.details
     out = []
     if "new" in flags:
@@ -140,6 +148,17 @@ def _reasons(flags: list[str], det: emerging.Detection, cur: Sums, markets: list
         if cur.negative_share is not None:
             text += f", {cur.negative_share:.0%} negative"
         out.append(text)
+    if growth >= GROWTH_REASON_MIN and det.ratio and det.expected is not None \
+            and not {"surge", "new"} & set(flags):
+        # Growth that scored without a flag: say how much, and why it is not a surge.
+        if cur.volume < cfg.min_volume:
+            why = f"too few items to call a surge (under {cfg.min_volume})"
+        elif det.ratio < cfg.surge_min_ratio:
+            why = f"below the {cfg.surge_min_ratio:g}x surge threshold"
+        else:
+            why = f"could be chance among the week's {n_tested} topics"
+        out.append(f"volume {det.ratio:.1f}x baseline ({cur.volume} vs {det.expected:.0f} "
+                   f"expected), {why}")
     if drv.get("csat_impact") and drv["csat_impact"] >= 0.02:
         out.append(f"without it, overall CSAT would rise by {drv['csat_impact']:.2f}")
     if drv.get("automation_opportunity", 0) >= 5:
@@ -148,13 +167,29 @@ def _reasons(flags: list[str], det: emerging.Detection, cur: Sums, markets: list
     return out
 
 
+def growth_component(det: emerging.Detection, volume: int,
+                     cfg: emerging.DetectionConfig) -> float:
+    """Overall growth in [0, 1]: size of the rise x confidence in it x enough volume.
+
+    Confidence comes from the share test's p-value adjusted across the week's topics
+    (``det.share_q``; the raw p-value if it was not adjusted), and volume below
+    ``min_volume`` scales growth down in proportion: the same two bars a ``surge`` flag must
+    pass, applied smoothly. A flagged overall surge passes both, so its growth is unchanged.
+    """
+    if not det.ratio or det.ratio <= 1:
+        return 0.0
+    p = det.share_q if det.share_q is not None else det.share_p
+    size = min(1.0, volume / cfg.min_volume) if cfg.min_volume > 0 else 1.0
+    return min(1.0, math.log2(det.ratio) / 2) * _conf(p, cfg.alpha) * size
+
+
 def _components(flags: list[str], det: emerging.Detection, cur: Sums, max_vol: int,
                 n_markets: int, all_markets: int, impact_max: float, drv: dict,
-                alpha: float) -> dict[str, float]:
+                cfg: emerging.DetectionConfig) -> dict[str, float]:
     d = det.details
+    alpha = cfg.alpha
     comp = dict.fromkeys(DEFAULT_WEIGHTS, 0.0)
-    if det.ratio and det.ratio > 1:
-        comp["growth"] = min(1.0, math.log2(det.ratio) / 2) * _conf(det.share_p, alpha)
+    comp["growth"] = growth_component(det, cur.volume, cfg)
     if "surge" in flags and not d["surge"].get("overall"):
         # A surge confined to some markets: growth of the strongest market, confidence 1.
         best = max(d["surge"]["by_market"].values(), key=lambda t: t["ratio"] or 0)
@@ -238,6 +273,7 @@ def rank_units(
                    for m, s in by_market.items() if m != UNKNOWN}
         dets.append(emerging.detect(series, markets, cfg))
     emerging.fdr_filter(dets, cfg.alpha)
+    emerging.share_q_values(dets)
 
     items = []
     for (unit, by_market, topic), det in zip(prepared, dets, strict=True):
@@ -246,7 +282,7 @@ def rank_units(
                          key=lambda m: (-by_market[m][-1].volume, m))
         drv = drivers_of[unit]
         comp = _components(det.flags, det, cur, max_vol, len(present), all_markets,
-                           impact_max, drv, cfg.alpha)
+                           impact_max, drv, cfg)
         score = sum(weights[k] * v for k, v in comp.items())
         change = None
         if det.expected and sum(s.volume for s in topic[:-1]) > 0:
@@ -258,7 +294,8 @@ def rank_units(
             "flags": det.flags, "flag_details": det.details,
             "negative_share": _round(cur.negative_share, 3), "csat": _round(cur.csat, 2),
             "csat_n": cur.csat_n, "markets": present,
-            "reasons": _reasons(det.flags, det, cur, present, week_totals[-1], drv),
+            "reasons": _reasons(det.flags, det, cur, present, week_totals[-1], drv,
+                                comp["growth"], cfg, len(dets)),
             "components": comp, "drivers": drv,
             "sparkline": [s.volume for s in topic[-SPARK_WEEKS:]],
         })
