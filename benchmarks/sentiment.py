@@ -199,7 +199,8 @@ def print_table(results: dict[str, Any]) -> None:
             notes = ""
             if name == "learned":
                 notes = (f"ECE {r['ece']:.3f}  Brier {r['brier']:.3f}  acc {r['accuracy']}  "
-                         f"C={r['params']['C']} cw={r['params'].get('class_weight')} "
+                         f"C={r['params']['C']} "
+                         f"embedding={r['params']['block_weights'].get('embedding', 1)} "
                          f"sentences={r['params']['block_weights'].get('sentences', 0)} "
                          f"T={r['params']['temperature']} "
                          f"alpha={r['params']['alpha']}  fit {r['fit_seconds']}s  "

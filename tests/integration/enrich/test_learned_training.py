@@ -83,3 +83,22 @@ def test_training_needs_labelled_rows(session_factory, settings, add_feedback): 
     add_feedback([{"text": "no score here"}])
     with session_factory() as s, pytest.raises(ValueError, match="CSAT"):
         train_from_db(s, settings)
+
+
+def test_unusable_stored_model_is_refused_and_enrich_keeps_vader(  # noqa: ANN201
+        session_factory, settings, add_feedback, read_feedback):  # noqa: ANN001
+    """A blob this code cannot read (an unknown format) is refused with a retrain hint."""
+    from voc.models.sentiment import SentimentModel
+
+    learned = settings.replace(sentiment_backend="learned")
+    (item,) = add_feedback([{"text": "Terrible support, nobody called me back"}])
+    with session_factory() as s:
+        s.add(SentimentModel(version=1, n_train=0, embedding_model="x", languages=["en"],
+                             metrics={}, params={}, blob=b"not an npz"))
+        s.commit()
+    with session_factory() as s, pytest.raises(BackendUnavailable, match="retrain"):
+        get_backend(learned, s)
+    res = enrich_pending(session_factory, learned)
+    assert res["backend"] == "vader"
+    (row,) = read_feedback([item])
+    assert row.sentiment_backend == "vader" and row.sentiment_label == "negative"

@@ -71,14 +71,14 @@ def get_backend(settings: Any, session: Any = None, name: str | None = None) -> 
                     raise BackendUnavailable(f"transformers sentiment model: {exc}") from None
             return _TRANSFORMERS[key]
     if name == "learned":
-        from voc.nlp.sentiment.learned import LearnedBackend
+        from voc.nlp.sentiment.learned import IncompatibleModel, LearnedBackend
         from voc.nlp.sentiment.store import NoLearnedModel, load_latest
 
         if session is None:
             raise BackendUnavailable("the learned backend needs a database session")
         try:
             model, version = load_latest(session)
-        except NoLearnedModel as exc:
+        except (NoLearnedModel, IncompatibleModel) as exc:
             raise BackendUnavailable(str(exc)) from None
         return LearnedBackend(model, version)
     raise BackendUnavailable(f"unknown sentiment backend {name!r}")

@@ -8,38 +8,45 @@ Weak labels come from survey CSAT (1-2 negative, 3 neutral, 4-5 positive). Featu
 - VADER's four polarity scores (negation and intensity rules) of the whole text;
 - (if cross-validation prefers it, ``WEIGHT_GRID``) VADER per sentence, summarised
   (min, max, mean, spread, share positive / negative sentences): a mixed review ("tastes
-  great, but arrived crushed") is the typical neutral item; one whole-text score hides it.
+  great, but arrived crushed") is the typical neutral item; one whole-text score hides it;
+- cues (:func:`cue_features`): sums and extremes of VADER lexicon valences (emoticons
+  included), "!", "?", shouting, elongations ("sooo"), negations, length.
 
 The lexical blocks are computed from the item's (redacted) text, which the enrich step
-passes with the stored embedding. A multinomial logistic regression is fitted on them;
-``C``, the class weighting (none or "balanced") and the block weights are picked by
-stratified cross-validation on the training data only (``WEIGHT_GRID`` x
-``CLASS_WEIGHTS`` x ``C_GRID``, scored by out-of-fold macro recall after the prior
-correction; never on held-out or test items). The out-of-fold
-probabilities of the chosen configuration then fit
+passes with the stored embedding, after :func:`normalise_text` (export artefacts such as
+``don\\u2019t`` or ``&amp;`` hide words from VADER and the vocabularies; the embedding
+stays that of the stored text). A multinomial logistic regression is fitted on them;
+``C`` and the block weights (how strongly the embedding counts against the lexical
+blocks, with or without the sentence block) are picked by stratified cross-validation on
+the training data only (``WEIGHT_GRID`` x ``C_GRID``, scored by out-of-fold macro recall
+of the decision rule below; never on held-out or test items). The out-of-fold logits of
+the chosen configuration fit a temperature ``T`` (probabilities = softmax(logits / T)) so
+that the probabilities are calibrated (the fit's ECE and Brier score are stored in
+``metrics``).
 
-- a temperature ``T`` (probabilities = softmax(logits / T)), so that they are calibrated
-  (the fit's ECE and Brier score are stored in ``metrics``);
-- a prior correction: the label is argmax(log p_c + b_c) with b = -alpha * log(prior),
-  alpha picked on the out-of-fold predictions and the negative/neutral offsets then refined
-  on a small grid; this trades a little accuracy for recall on rare classes (macro recall
-  is what matters when negative feedback is the minority). The stored score stays the
-  calibrated P(pos) - P(neg), so a borderline item's label and score sign can disagree.
+Decision rule: argmax over classes of p(c | x) / prior(c). For calibrated probabilities this
+is the rule that maximises macro recall (it equals argmax p(x | c)), whatever the class mix
+of the items scored, so it needs no tuning. Models stored before this rule was adopted keep
+their stored decision offsets (:meth:`LearnedModel.decision_bias`). The stored score is
+the calibrated P(pos) - P(neg), so a borderline item's label and score sign can disagree.
 
-The score is P(positive) - P(negative) from the calibrated probabilities. The model is
-exported as plain arrays (:meth:`LearnedModel.to_bytes`, ``np.savez`` without pickle),
-so prediction needs only numpy/scipy and a stored model can never run code on load.
+The model is exported as plain arrays (:meth:`LearnedModel.to_bytes`, ``np.savez`` without
+pickle), so prediction needs only numpy/scipy/scikit-learn and a stored model can never
+run code on load; every earlier stored format still loads, and a blob whose arrays do not
+fit together is refused with :class:`IncompatibleModel`.
 Languages: the model supports the languages with at least ``min_language_rows`` training
 items (and unknown language); others are "unsupported".
 """
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import logging
 import re
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,21 +62,33 @@ from voc.nlp.sentiment.base import (
 
 log = logging.getLogger(__name__)
 
-C_GRID = (0.5, 1.0, 2.0)
-CLASS_WEIGHTS: tuple[str | None, ...] = (None, "balanced")
-ALPHA_GRID = tuple(round(a * 0.1, 1) for a in range(0, 16))
+C_GRID = (0.3, 1.0, 2.0)
+_LEXICAL = {"word": 1.0, "char": 1.0, "vader": 0.5, "cues": 1.0}
 #: Relative weights of the feature blocks (embedding rows and TF-IDF rows are unit-norm).
-#: Cross-validation picks one (with ``C`` and the class weighting); the grid is generic
-#: (with or without the sentence-level VADER block), not tuned per evaluation set.
-WEIGHT_GRID = (
-    {"embedding": 1.0, "word": 1.0, "char": 1.0, "vader": 0.5, "sentences": 1.0},
-    {"embedding": 1.0, "word": 1.0, "char": 1.0, "vader": 0.5, "sentences": 0.0},
-)
+#: Cross-validation picks one (with ``C``); the grid is generic, not tuned per evaluation
+#: set: the embedding at weight 1 or 2 (2 is less regularised against the lexical blocks,
+#: what short texts with few known words need), with or without the sentence block.
+WEIGHT_GRID = tuple({"embedding": e, **_LEXICAL, "sentences": s}
+                    for e in (1.0, 2.0) for s in (1.0, 0.0))
 BLOCK_WEIGHTS = WEIGHT_GRID[0]
-#: Blocks a model stored before they existed does not have (weight 0 when loading it).
-_OLD_MODEL_WEIGHTS = {"sentences": 0.0}
+#: Order of the blocks in the feature matrix (and in ``coef``); new blocks go last.
+BLOCKS = ("embedding", "word", "char", "vader", "sentences", "cues")
+_BLOCK_WIDTH = {"vader": 4, "sentences": 6, "cues": 10}
+#: Weights of models stored before ``weights`` was part of the stored metadata.
+_LEGACY_WEIGHTS = {"embedding": 1.0, "word": 1.0, "char": 1.0, "vader": 0.5}
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|<br\s*/?>|\n+")
+_ESCAPED_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.IGNORECASE)
+_ESCAPED = re.compile(r"\\u([0-9a-fA-F]{4})")
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+_TOKEN = re.compile(r"[\w']+|[^\w\s]+")
+_ELONGATED = re.compile(r"(\w)\1{2,}")
+_NEGATIONS = frozenset({"not", "no", "never", "nothing", "nobody", "none", "nor", "cannot",
+                        "without", "neither", "nowhere"})
 MIN_TRAIN = 30
+
+
+class IncompatibleModel(ValueError):
+    """A stored model blob that this code cannot use (retrain with ``voc sentiment train``)."""
 
 
 def csat_to_label(csat: int) -> int | None:
@@ -110,6 +129,31 @@ def brier(y: np.ndarray, probs: np.ndarray) -> float:
     return float(((probs - onehot) ** 2).sum(axis=1).mean())
 
 
+def _unescape(m: re.Match[str]) -> str:
+    cp = int(m.group(1), 16)
+    return "" if 0xD800 <= cp <= 0xDFFF else chr(cp)  # a lone surrogate is not text
+
+
+def _unescape_pair(m: re.Match[str]) -> str:
+    hi, lo = int(m.group(1), 16), int(m.group(2), 16)
+    return chr(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+
+
+def normalise_text(text: str) -> str:
+    """Undo export artefacts before the lexical features read a text.
+
+    JSON ``\\uXXXX`` escapes left in the text (surrogate pairs joined), escaped quotes,
+    HTML entities and typographic quotes: VADER's negation rule looks for "don't" and
+    never sees "don\\u2019t" or "don’t"; the vocabularies would split one word three ways.
+    """
+    if "\\" in text:
+        text = _ESCAPED_PAIR.sub(_unescape_pair, text)
+        text = _ESCAPED.sub(_unescape, text).replace('\\"', '"')
+    if "&" in text:
+        text = html.unescape(text)
+    return text.translate(_QUOTES)
+
+
 def sentence_polarity(texts: Sequence[str]) -> np.ndarray:
     """Per text, VADER compound over its sentences: min, max, mean, std, share >= 0.05,
     share <= -0.05 (float32, shape (n, 6)); a regex split keeps it cheap (no spaCy)."""
@@ -124,11 +168,48 @@ def sentence_polarity(texts: Sequence[str]) -> np.ndarray:
     return out
 
 
-def lexicon_features(texts: Sequence[str]) -> np.ndarray:
-    """VADER's whole-text (neg, neu, pos, compound) then :func:`sentence_polarity`: (n, 10)."""
+def cue_features(texts: Sequence[str]) -> np.ndarray:
+    """Per text (float32, shape (n, 10), each column roughly in [0, 1] or [-1, 1]):
+
+    sum of the positive and of the negative VADER lexicon valences of its tokens
+    (emoticons such as ``:(`` are lexicon entries too) over sqrt(token count), the largest
+    and the smallest valence, then capped counts of "!", "?", shouted words (all capitals),
+    elongated words ("sooo"), negations, and log length. VADER's compound folds these
+    into one number; kept apart, the classifier can weigh them for this domain.
+    """
+    from voc.nlp.sentiment.vader import analyzer
+
+    lexicon = analyzer().lexicon
+    out = np.zeros((len(texts), 10), dtype=np.float32)
+    for i, text in enumerate(texts):
+        text = text or ""
+        tokens = _TOKEN.findall(text)
+        words = [t.lower() for t in tokens]
+        vals = [lexicon[w] for w in words if w in lexicon]
+        root = np.sqrt(max(len(words), 1))
+        out[i] = (sum(v for v in vals if v > 0) / 4 / root,
+                  -sum(v for v in vals if v < 0) / 4 / root,
+                  max(vals, default=0.0) / 4, min(vals, default=0.0) / 4,
+                  min(text.count("!"), 5) / 5, min(text.count("?"), 5) / 5,
+                  min(sum(len(t) > 2 and t.isupper() for t in tokens), 5) / 5,
+                  min(len(_ELONGATED.findall(text)), 3) / 3,
+                  min(sum(w in _NEGATIONS or w.endswith("n't") for w in words), 3) / 3,
+                  np.log1p(len(words)) / 5)
+    return out
+
+
+def lexicon_blocks(texts: Sequence[str], weights: dict[str, float] | None = None
+                   ) -> dict[str, np.ndarray]:
+    """The text-derived dense blocks ``vader`` (4), ``sentences`` (6) and ``cues`` (10) of
+    (already normalised) ``texts``; with ``weights``, only those with a weight above 0."""
     from voc.nlp.sentiment.vader import polarity_features
 
-    return np.hstack([polarity_features(texts), sentence_polarity(texts)])
+    def wanted(name: str) -> bool:
+        return weights is None or weights.get(name, 0.0) > 0
+
+    makers = {"vader": polarity_features, "sentences": sentence_polarity,
+              "cues": cue_features}
+    return {name: make(texts) for name, make in makers.items() if wanted(name)}
 
 
 def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -153,9 +234,18 @@ def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp((lo + hi) / 2))
 
 
+def prior_decision(probs: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Class ids by argmax p(c | x) / prior(c): the macro-recall rule for calibrated p."""
+    return (np.log(np.clip(probs, 1e-12, None)) - np.log(prior)).argmax(axis=1)
+
+
 @dataclass
 class Featurizer:
-    """Turns (texts, embeddings) into the model's feature matrix; fitted vocabularies inside."""
+    """Turns (texts, embeddings) into the model's feature matrix; fitted vocabularies inside.
+
+    ``normalise``: apply :func:`normalise_text` before the lexical blocks (False only for
+    models stored before it existed, which were fitted on the raw text).
+    """
 
     word_vocab: list[str] = field(default_factory=list)
     word_idf: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -163,6 +253,7 @@ class Featurizer:
     char_idf: np.ndarray = field(default_factory=lambda: np.zeros(0))
     dim: int = 0
     weights: dict[str, float] = field(default_factory=lambda: dict(BLOCK_WEIGHTS))
+    normalise: bool = True
     _word: Any = None
     _char: Any = None
 
@@ -182,8 +273,14 @@ class Featurizer:
                                max_features=60000, sublinear_tf=True, lowercase=True,
                                vocabulary={w: i for i, w in enumerate(vocab)} if vocab else None)
 
-    def fit(self, texts: Sequence[str], dim: int) -> Featurizer:
-        """Learn the TF-IDF vocabularies from the training texts."""
+    def prepare(self, texts: Sequence[str]) -> list[str]:
+        """The texts the lexical blocks read (normalised unless an old model says not)."""
+        return [normalise_text(t or "") if self.normalise else (t or "") for t in texts]
+
+    def fit(self, texts: Sequence[str], dim: int, *, prepared: bool = False) -> Featurizer:
+        """Learn the TF-IDF vocabularies from the training texts (``prepared``: already
+        passed through :meth:`prepare`)."""
+        texts = list(texts) if prepared else self.prepare(texts)
         self.dim = dim
         self._word = self._word_vectorizer().fit(texts)
         self.word_vocab = _vocab_list(self._word.vocabulary_)
@@ -203,40 +300,40 @@ class Featurizer:
                 self._char.idf_ = self.char_idf.astype(np.float64)
         return self._word, self._char
 
-    def transform(self, texts: Sequence[str], embeddings: np.ndarray,
-                  lexicon: np.ndarray | None = None) -> sparse.csr_matrix:
-        """Feature matrix: [embedding | word TF-IDF | char TF-IDF | VADER | sentences],
-        block-weighted (a block with weight 0 is left out).
+    def n_features(self) -> int:
+        """Width of :meth:`transform`'s matrix (a stored ``coef`` must have it)."""
+        widths = {"embedding": self.dim, "word": len(self.word_vocab),
+                  "char": len(self.char_vocab), **_BLOCK_WIDTH}
+        return sum(widths[b] for b in BLOCKS if self.weights.get(b, 0.0) > 0)
 
-        ``lexicon`` may pass precomputed :func:`lexicon_features` (cross-validation reuses
-        them).
+    def transform(self, texts: Sequence[str], embeddings: np.ndarray,
+                  lexicon: dict[str, np.ndarray] | None = None, *,
+                  prepared: bool = False) -> sparse.csr_matrix:
+        """Feature matrix: the :data:`BLOCKS` in order, block-weighted (weight 0: left out).
+
+        ``lexicon`` may pass precomputed :func:`lexicon_blocks` of the prepared texts and
+        ``prepared`` say that ``texts`` went through :meth:`prepare` (cross-validation
+        reuses both).
         """
-        texts = [t or "" for t in texts]
+        texts = list(texts) if prepared else self.prepare(texts)
         emb = np.asarray(embeddings, dtype=np.float32)
         if emb.shape != (len(texts), self.dim):
             raise ValueError(f"expected embeddings of shape {(len(texts), self.dim)}, "
                              f"got {emb.shape}")
         w = self.weights
         if lexicon is None:
-            lexicon = lexicon_features(texts) if w.get("sentences", 0.0) > 0 \
-                else _vader_only(texts)
+            lexicon = lexicon_blocks(texts, w)
         word, char = self._vectorizers()
         return combine_blocks({"embedding": emb, "word": word.transform(texts),
                                "char": char.transform(texts) if char is not None else None,
-                               "vader": lexicon[:, :4], "sentences": lexicon[:, 4:]}, w)
-
-
-def _vader_only(texts: Sequence[str]) -> np.ndarray:
-    from voc.nlp.sentiment.vader import polarity_features
-
-    return polarity_features(texts)
+                               **lexicon}, w)
 
 
 def combine_blocks(blocks: dict[str, Any], weights: dict[str, float]) -> sparse.csr_matrix:
-    """Stack the feature blocks in a fixed order, each scaled by its weight (0 or missing:
-    left out), as one CSR matrix."""
+    """Stack the feature blocks in :data:`BLOCKS` order, each scaled by its weight (0 or
+    missing: left out), as one CSR matrix."""
     parts = []
-    for name in ("embedding", "word", "char", "vader", "sentences"):
+    for name in BLOCKS:
         wt = weights.get(name, 0.0)
         block = blocks.get(name)
         if wt > 0 and block is not None and block.shape[1] > 0:
@@ -253,20 +350,20 @@ def _vocab_list(vocabulary: dict[str, int]) -> list[str]:
 
 @dataclass
 class LearnedModel:
-    """A fitted model: featurizer, linear weights, temperature, prior correction."""
+    """A fitted model: featurizer, linear weights, temperature, decision offsets."""
 
     featurizer: Featurizer
     coef: np.ndarray  # (3, n_features)
     intercept: np.ndarray  # (3,)
     temperature: float
     prior: np.ndarray  # class frequencies in the training data
-    alpha: float
+    alpha: float  # decision offsets are -alpha * log(prior) unless ``bias`` is set
     languages: list[str]
     embedding_model: str
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     n_train: int = 0
-    bias: np.ndarray | None = None  # decision offsets on log p; default -alpha * log(prior)
+    bias: np.ndarray | None = None  # decision offsets on log p (older models tuned them)
 
     def predict_proba(self, texts: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities (n, 3) in the order negative, neutral, positive."""
@@ -277,13 +374,13 @@ class LearnedModel:
         return _softmax(logits / self.temperature)
 
     def decision_bias(self) -> np.ndarray:
-        """Offsets added to log p before the argmax (the prior correction)."""
+        """Offsets added to log p before the argmax (-log prior for models fitted now)."""
         if self.bias is not None:
             return self.bias
         return -self.alpha * np.log(self.prior)
 
     def decide(self, probs: np.ndarray) -> np.ndarray:
-        """Class ids after the prior correction: argmax(log p + bias)."""
+        """Class ids: argmax(log p + :meth:`decision_bias`)."""
         return (np.log(np.clip(probs, 1e-12, None)) + self.decision_bias()).argmax(axis=1)
 
     def to_bytes(self) -> bytes:
@@ -291,7 +388,7 @@ class LearnedModel:
         f = self.featurizer
         buf = io.BytesIO()
         meta = {"temperature": self.temperature, "alpha": self.alpha, "dim": f.dim,
-                "weights": f.weights,
+                "weights": f.weights, "normalise": f.normalise,
                 "languages": self.languages, "embedding_model": self.embedding_model,
                 "params": self.params, "metrics": self.metrics, "n_train": self.n_train}
         np.savez_compressed(
@@ -305,73 +402,83 @@ class LearnedModel:
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> LearnedModel:
-        """Load what :meth:`to_bytes` wrote (``allow_pickle=False``: arrays only)."""
-        with np.load(io.BytesIO(blob), allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            feat = Featurizer(word_vocab=[str(w) for w in z["word_vocab"]],
-                              word_idf=z["word_idf"], char_vocab=[str(w) for w in z["char_vocab"]],
-                              char_idf=z["char_idf"], dim=int(meta["dim"]),
-                              weights={**_OLD_MODEL_WEIGHTS,
-                                       **meta.get("weights", dict(BLOCK_WEIGHTS))})
-            return cls(featurizer=feat, coef=z["coef"], intercept=z["intercept"],
-                       temperature=float(meta["temperature"]), prior=z["prior"],
-                       alpha=float(meta["alpha"]), languages=list(meta["languages"]),
-                       embedding_model=meta["embedding_model"], params=meta["params"],
-                       metrics=meta["metrics"], n_train=int(meta["n_train"]),
-                       bias=z["bias"] if "bias" in z.files else None)
+        """Load what :meth:`to_bytes` wrote, in any stored format so far (``allow_pickle=False``:
+        arrays only). Raises :class:`IncompatibleModel` when the arrays do not fit together
+        (a blob from an unknown format): better refused than scored wrongly."""
+        try:
+            with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            meta = json.loads(str(arrays["meta"]))
+            # blocks a stored model lacks did not exist when it was fitted: weight 0
+            weights = {b: 0.0 for b in BLOCKS} | meta.get("weights", _LEGACY_WEIGHTS)
+            feat = Featurizer(word_vocab=[str(w) for w in arrays["word_vocab"]],
+                              word_idf=arrays["word_idf"],
+                              char_vocab=[str(w) for w in arrays["char_vocab"]],
+                              char_idf=arrays["char_idf"], dim=int(meta["dim"]),
+                              weights=weights, normalise=bool(meta.get("normalise", False)))
+            model = cls(featurizer=feat, coef=arrays["coef"], intercept=arrays["intercept"],
+                        temperature=float(meta["temperature"]), prior=arrays["prior"],
+                        alpha=float(meta["alpha"]), languages=list(meta["languages"]),
+                        embedding_model=meta["embedding_model"], params=meta["params"],
+                        metrics=meta["metrics"], n_train=int(meta["n_train"]),
+                        bias=arrays.get("bias"))
+        except (KeyError, TypeError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise IncompatibleModel(f"unreadable learned sentiment model ({exc}); retrain it "
+                                    "with `voc sentiment train`") from None
+        if model.coef.shape != (3, feat.n_features()) or model.intercept.shape != (3,):
+            raise IncompatibleModel(
+                f"stored learned sentiment model has {model.coef.shape[-1]} weights per class "
+                f"but its features give {feat.n_features()}; it was written by an "
+                "incompatible version: retrain it with `voc sentiment train`")
+        return model
 
 
-def _fit_lr(x: sparse.csr_matrix, y: np.ndarray, c: float, seed: int,
-            class_weight: str | None = None) -> Any:
+def _fit_lr(x: sparse.csr_matrix, y: np.ndarray, c: float, seed: int) -> Any:
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=c, max_iter=2000, random_state=seed,
-                              class_weight=class_weight).fit(x, y)
+    # unweighted classes: the probabilities stay calibrated to the training mix and the
+    # prior correction in the decision rule takes care of rare classes
+    return LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(x, y)
 
 
-def _fold_blocks(texts: list[str], emb: np.ndarray, lexicon: np.ndarray, tr: np.ndarray,
-                 te: np.ndarray, with_char: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Unweighted feature blocks of one CV fold; vocabularies fitted on its training part
-    only, so the cross-validated figures are honest."""
+def _fold_blocks(texts: list[str], emb: np.ndarray, lexicon: dict[str, np.ndarray],
+                 tr: np.ndarray, te: np.ndarray, with_char: bool
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Unweighted feature blocks of one CV fold (``texts`` already prepared); vocabularies
+    fitted on its training part only, so the cross-validated figures are honest."""
     feat = Featurizer(weights={"char": 1.0 if with_char else 0.0})
-    feat.fit([texts[i] for i in tr], emb.shape[1])
+    feat.fit([texts[i] for i in tr], emb.shape[1], prepared=True)
     word, char = feat._vectorizers()
 
     def blocks(idx: np.ndarray) -> dict[str, Any]:
         sub = [texts[i] for i in idx]
         return {"embedding": emb[idx], "word": word.transform(sub),
                 "char": char.transform(sub) if char is not None else None,
-                "vader": lexicon[idx, :4], "sentences": lexicon[idx, 4:]}
+                **{name: block[idx] for name, block in lexicon.items()}}
 
     return blocks(tr), blocks(te)
-
-
-def _best_alpha_score(y: np.ndarray, probs: np.ndarray, prior: np.ndarray) -> float:
-    return max(macro_recall(y, (probs / prior ** a).argmax(1)) for a in ALPHA_GRID)
 
 
 def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embeddings: np.ndarray,
                 *, embedding_model: str, languages: Sequence[str | None] | None = None,
                 min_language_rows: int = 50, seed: int = 0, folds: int = 4,
                 c_grid: Sequence[float] = C_GRID,
-                weight_grid: Sequence[dict[str, float]] = WEIGHT_GRID,
-                class_weights: Sequence[str | None] = CLASS_WEIGHTS) -> LearnedModel:
+                weight_grid: Sequence[dict[str, float]] = WEIGHT_GRID) -> LearnedModel:
     """Fit the learned classifier (the function ``voc sentiment train`` and the benchmark use).
 
     ``labels`` are 0 negative, 1 neutral, 2 positive. Model selection uses only these
     training items: stratified ``folds``-fold cross-validation scores every combination of
-    block weights (``weight_grid``), class weighting (``class_weights``) and ``C``
-    (``c_grid``) by out-of-fold macro recall after the prior correction; the best one's
-    out-of-fold probabilities fit the temperature and the decision offsets and give the
-    stored metrics (macro recall, accuracy, ECE, Brier; the whole grid in ``cv_grid``).
+    block weights (``weight_grid``) and ``C`` (``c_grid``) by the out-of-fold macro recall of
+    the decision rule (argmax p / prior on temperature-calibrated probabilities); the best
+    one's out-of-fold logits give the temperature and the stored metrics (macro recall,
+    accuracy, ECE, Brier; the whole grid in ``cv_grid``).
     """
     from sklearn.model_selection import StratifiedKFold
 
     started = time.perf_counter()
     y = np.asarray(labels, dtype=int)
-    texts = [t or "" for t in texts]
-    if len(texts) < MIN_TRAIN:
-        raise ValueError(f"need at least {MIN_TRAIN} labelled items to train, got {len(texts)}")
+    if len(y) < MIN_TRAIN:
+        raise ValueError(f"need at least {MIN_TRAIN} labelled items to train, got {len(y)}")
     counts = np.bincount(y, minlength=3)
     if (counts == 0).any():
         missing = [LABELS[i] for i in range(3) if counts[i] == 0]
@@ -381,34 +488,31 @@ def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embedd
     k = int(max(2, min(folds, counts.min())))
     splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
                   .split(np.zeros(len(y)), y))
-    lexicon = lexicon_features(texts)
+    prepared = Featurizer().prepare(texts)
+    lexicon = lexicon_blocks(prepared)
     with_char = any(w.get("char", 0.0) > 0 for w in weight_grid)
-    fold_blocks = [_fold_blocks(texts, emb, lexicon, tr, te, with_char) for tr, te in splits]
+    fold_blocks = [_fold_blocks(prepared, emb, lexicon, tr, te, with_char) for tr, te in splits]
     grid: list[dict[str, Any]] = []
-    best: tuple[float, np.ndarray, dict[str, Any]] | None = None
+    best: tuple[float, np.ndarray, float, dict[str, Any]] | None = None
     for wi, weights in enumerate(weight_grid):
         fold_x = [(combine_blocks(b_tr, weights), combine_blocks(b_te, weights))
                   for b_tr, b_te in fold_blocks]
-        for cw in class_weights:
-            for c in c_grid:
-                oof = np.zeros((len(y), 3))
-                for (tr, te), (x_tr, x_te) in zip(splits, fold_x, strict=True):
-                    oof[te] = _fit_lr(x_tr, y[tr], c, seed, cw).decision_function(x_te)
-                score = _best_alpha_score(y, _softmax(oof), prior)
-                cfg = {"weights": wi, "class_weight": cw, "C": c}
-                grid.append({**cfg, "cv_macro_recall": round(score, 4)})
-                log.debug("learned sentiment: %s cv macro recall %.3f", cfg, score)
-                if best is None or score > best[0]:
-                    best = (score, oof, cfg)
+        for c in c_grid:
+            oof = np.zeros((len(y), 3))
+            for (tr, te), (x_tr, x_te) in zip(splits, fold_x, strict=True):
+                oof[te] = _fit_lr(x_tr, y[tr], c, seed).decision_function(x_te)
+            temperature = _fit_temperature(oof, y)
+            score = macro_recall(y, prior_decision(_softmax(oof / temperature), prior))
+            cfg = {"weights": wi, "C": c}
+            grid.append({**cfg, "cv_macro_recall": round(score, 4)})
+            log.debug("learned sentiment: %s cv macro recall %.3f", cfg, score)
+            if best is None or score > best[0]:
+                best = (score, oof, temperature, cfg)
     assert best is not None
-    _, oof_logits, cfg = best
-    weights, c, cw = dict(weight_grid[cfg["weights"]]), cfg["C"], cfg["class_weight"]
-    temperature = _fit_temperature(oof_logits, y)
+    _, oof_logits, temperature, cfg = best
+    weights, c = dict(weight_grid[cfg["weights"]]), cfg["C"]
     oof_probs = _softmax(oof_logits / temperature)
-    alpha = max(ALPHA_GRID, key=lambda a: (macro_recall(y, (oof_probs / prior ** a).argmax(1)),
-                                           -abs(a - 1.0)))
-    bias = _tune_bias(oof_probs, y, -alpha * np.log(prior))
-    pred = (np.log(np.clip(oof_probs, 1e-12, None)) + bias).argmax(1)
+    pred = prior_decision(oof_probs, prior)
     metrics = {
         "cv_folds": k, "cv_macro_recall": round(macro_recall(y, pred), 4),
         "cv_accuracy": round(float((pred == y).mean()), 4),
@@ -417,43 +521,25 @@ def fit_learned(texts: Sequence[str], labels: Sequence[int] | np.ndarray, embedd
         "class_counts": {LABELS[i]: int(counts[i]) for i in range(3)},
         "cv_grid": grid,
     }
-    feat = Featurizer(weights=weights).fit(texts, emb.shape[1])
-    final = _fit_lr(feat.transform(texts, emb, lexicon), y, c, seed, cw)
+    feat = Featurizer(weights=weights).fit(prepared, emb.shape[1], prepared=True)
+    final = _fit_lr(feat.transform(prepared, emb, lexicon, prepared=True), y, c, seed)
     langs = _supported_languages(languages, min_language_rows)
     metrics["train_seconds"] = round(time.perf_counter() - started, 1)
+    bias = -np.log(prior)
     model = LearnedModel(
         featurizer=feat, coef=final.coef_.astype(np.float32),
         intercept=final.intercept_.astype(np.float32), temperature=temperature, prior=prior,
-        alpha=float(alpha), languages=langs, embedding_model=embedding_model, bias=bias,
-        params={"C": c, "class_weight": cw, "temperature": round(temperature, 4),
-                "alpha": alpha, "bias": [round(float(b), 3) for b in bias],
-                "block_weights": feat.weights, "seed": seed,
+        alpha=1.0, languages=langs, embedding_model=embedding_model, bias=bias,
+        params={"C": c, "class_weight": None, "temperature": round(temperature, 4),
+                "alpha": 1.0, "bias": [round(float(b), 3) for b in bias],
+                "decision": "argmax p/prior", "block_weights": feat.weights,
+                "normalise": feat.normalise, "seed": seed,
                 "n_word_terms": len(feat.word_vocab), "n_char_terms": len(feat.char_vocab)},
         metrics=metrics, n_train=len(y),
     )
     log.info("learned sentiment fitted on %d items in %.1fs (cv macro recall %.3f, ECE %.3f)",
              len(y), metrics["train_seconds"], metrics["cv_macro_recall"], metrics["cv_ece"])
     return model
-
-
-def _tune_bias(probs: np.ndarray, y: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """Refine the negative/neutral decision offsets on out-of-fold probabilities.
-
-    A grid of +-1 (log-odds) around the prior correction ``start``; a change is kept only
-    if it improves the out-of-fold macro recall by more than 0.2 points (less is noise).
-    """
-    logp = np.log(np.clip(probs, 1e-12, None))
-    best = start.copy()
-    best_score = macro_recall(y, (logp + best).argmax(1))
-    base_score = best_score
-    steps = np.round(np.arange(-1.0, 1.01, 0.1), 2)
-    for d0 in steps:
-        for d1 in steps:
-            cand = start + np.array([d0, d1, 0.0])
-            score = macro_recall(y, (logp + cand).argmax(1))
-            if score > best_score + 1e-9:
-                best, best_score = cand, score
-    return best if best_score > base_score + 0.002 else start
 
 
 def _supported_languages(languages: Sequence[str | None] | None, min_rows: int) -> list[str]:
