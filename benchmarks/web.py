@@ -109,6 +109,17 @@ def _sources(session: Session) -> dict[str, int]:
     return dict(session.execute(select(Source.name, Source.id)).all())
 
 
+def _search_index_ddl() -> str:
+    """The model's full-text index (partial: enriched items) as PostgreSQL DDL."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex
+
+    from voc.models.web import FEEDBACK_TSV_INDEX
+
+    return str(CreateIndex(FEEDBACK_TSV_INDEX, if_not_exists=True)
+               .compile(dialect=postgresql.dialect()))
+
+
 def seed(url: str, rows: int, weeks: int, chunk: int = 100_000) -> float:
     """COPY ``rows`` feedback items (resumable by count); returns seconds spent."""
     import psycopg2
@@ -177,8 +188,7 @@ def seed(url: str, rows: int, weeks: int, chunk: int = 100_000) -> float:
     bar.close()
     with conn.cursor() as cur:
         print("building the full-text GIN index ...", flush=True)
-        cur.execute("CREATE INDEX IF NOT EXISTS ix_feedback_text_tsv ON feedback "
-                    "USING gin (to_tsvector('simple'::regconfig, text))")
+        cur.execute(_search_index_ddl())
         cur.execute("UPDATE topics SET size = c.n FROM (SELECT topic_id, count(*) n FROM "
                     "feedback GROUP BY topic_id) c WHERE c.topic_id = topics.id")
     conn.commit()

@@ -44,7 +44,7 @@ class Settings:
     base_url: str = "http://127.0.0.1:5000"  # used in links inside alerts
 
     # --- ingest -----------------------------------------------------------
-    ingest_batch_size: int = 2000
+    ingest_batch_size: int = 5000  # rows per transaction: fewer per-batch round trips
     drop_dir: Path | None = None  # optional folder watched by the 'drop' source
     http_timeout_s: float = 30.0
     http_max_retries: int = 5

@@ -1,10 +1,12 @@
 """API tokens, login attempts and the full-text index (owned by the dashboard work).
 
-Full-text search is database specific and lives in migration 0005:
+Full-text search is database specific and lives in migrations 0005 and 0008:
 - SQLite: an FTS5 external-content table ``feedback_fts`` over ``feedback.text`` kept in
   sync by triggers (not a model: FTS5 virtual tables cannot be declared portably).
-- PostgreSQL: a GIN index on ``to_tsvector('simple', text)``, declared below for that
-  dialect only so that autogenerate sees the models and the migrations agree.
+- PostgreSQL: a GIN index on ``to_tsvector('simple', text)`` of enriched items (migration
+  0008: ingestion does none of its work, enrichment does it once), declared below for that
+  dialect only so that autogenerate sees the models and the migrations agree. Searches
+  reach items awaiting enrichment through ``ix_feedback_enriched_at`` (web/search.py).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ FEEDBACK_TSV_INDEX = Index(
     "ix_feedback_text_tsv",
     func.to_tsvector(literal_column(f"'{TS_CONFIG}'::regconfig"), Feedback.__table__.c.text),
     postgresql_using="gin",
+    postgresql_where=Feedback.__table__.c.enriched_at.is_not(None),
 ).ddl_if(dialect="postgresql")
 # Expression indexes are not attached to their table automatically; extend_existing adds it
 # to the feedback table's metadata without touching the core model module.
