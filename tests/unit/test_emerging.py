@@ -137,9 +137,26 @@ def test_fdr_filter_keeps_strong_flags_drops_chance_ones() -> None:
     dets += [em.Detection() for _ in range(97)]
     removed = em.fdr_filter(dets, 0.01)
     assert removed == 1
-    assert dets[0].flags == ["surge"] and dets[0].details["surge"]["fdr_threshold"] == 1e-8
+    assert dets[0].flags == ["surge"] and dets[0].details["surge"]["q_value"] == 1e-6
     assert dets[1].flags == [] and "csat_drop" not in dets[1].details
     assert dets[2].flags == ["new"]  # no test behind "new": kept
+
+
+def test_fdr_filter_is_the_step_up_rule() -> None:
+    """Keeping q <= alpha is the textbook step-up rule: reject every flagged p up to the
+    largest p_(k) <= k alpha / m, ranks among the flagged, m = all topics of the week."""
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        m = int(rng.integers(1, 60))
+        ps = rng.uniform(0, 0.02, m) ** rng.uniform(1, 4)
+        flagged = rng.random(m) < 0.4
+        dets = [em.Detection(flags=["surge"], details={"surge": {"p_flag": float(p)}})
+                if f else em.Detection() for p, f in zip(ps, flagged, strict=True)]
+        em.fdr_filter(dets, 0.01)
+        tested = sorted(float(p) for p, f in zip(ps, flagged, strict=True) if f)
+        cut = max((p for k, p in enumerate(tested, start=1) if p <= k / m * 0.01), default=-1)
+        want = [bool(f) and float(p) <= cut for p, f in zip(ps, flagged, strict=True)]
+        assert [d.flags == ["surge"] for d in dets] == want
 
 
 def test_bh_adjust_matches_scipy_and_counts_untested_topics() -> None:

@@ -293,45 +293,51 @@ def fdr_filter(detections: list[Detection], alpha: float) -> int:
     """Benjamini-Hochberg across the topics of one week, per flag type (in place).
 
     Each topic is tested, so at ``alpha`` = 0.01 and 100 topics about one would be flagged by
-    chance every week; keeping only flags that pass BH at ``alpha`` bounds the expected share
-    of false flags instead. ``new`` has no test and is kept. Returns the number of flags
-    removed; survivors get ``fdr_threshold`` in their details.
+    chance every week; keeping only flags whose BH-adjusted p-value (q-value, with every
+    topic of the week counted as a test) is at most ``alpha`` bounds the expected share of
+    false flags instead. ``new`` has no test and is kept. Returns the number of flags
+    removed; survivors get their ``q_value`` in their details.
     """
-    m = len(detections)
     removed = 0
     for flag in TESTED_FLAGS:
-        ps = sorted((d.details[flag]["p_flag"], i) for i, d in enumerate(detections)
-                    if flag in d.flags)
-        threshold = -1.0
-        for k, (p, _) in enumerate(ps, start=1):
-            if p <= k / m * alpha:
-                threshold = p
-        for p, i in ps:
-            det = detections[i]
-            if p > threshold:
+        ps = [d.details[flag]["p_flag"] if flag in d.flags else None for d in detections]
+        for det, p, q in zip(detections, ps, _bh_q(ps), strict=True):
+            if p is None:
+                continue
+            if q > alpha:
                 det.flags.remove(flag)
                 det.details.pop(flag)
                 removed += 1
             else:
-                det.details[flag]["fdr_threshold"] = _p(threshold)
+                det.details[flag]["q_value"] = _p(q)
     return removed
 
 
 def bh_adjust(p_values: list[float | None]) -> list[float]:
-    """Benjamini-Hochberg adjusted p-values (q-values), in input order.
+    """Benjamini-Hochberg adjusted p-values (q-values), in input order, to 3 significant
+    digits.
 
     ``None`` (nothing to test, e.g. a share not above its baseline) counts as a test with
     p = 1, so the number of tests is always the number of topics.
+    """
+    return [_p(q) for q in _bh_q(p_values)]
+
+
+def _bh_q(p_values: list[float | None]) -> list[float]:
+    """Unrounded BH q-values (``None`` = p 1): ``q_(k) = min over j >= k of p_(j) m / j``.
+
+    ``q <= alpha`` is exactly the step-up rule (reject every p up to the largest
+    ``p_(k) <= k alpha / m``), so the flags and the ranking's growth weight share one code.
     """
     m = len(p_values)
     order = sorted(range(m), key=lambda i: 1.0 if p_values[i] is None else p_values[i])
     out = [1.0] * m
     running = 1.0
-    for rank in range(m, 0, -1):  # step-up: q_(k) = min over j >= k of p_(j) m / j
+    for rank in range(m, 0, -1):
         i = order[rank - 1]
         p = 1.0 if p_values[i] is None else p_values[i]
         running = min(running, p * m / rank)
-        out[i] = _p(running)
+        out[i] = running
     return out
 
 
