@@ -222,7 +222,11 @@ def pg_text_match(session: Session, match: ColumnElement[bool]) -> ColumnElement
     enriched items and the index serves it whole. With a backlog, one arm per half is
     combined with a BitmapOr (the backlog comes from the ``enriched_at`` b-tree); that
     form re-checks ``match`` on every row fetched, which costs about 15% on common words,
-    so it is used only while there is a backlog (one index probe to find out).
+    so it is used only while there is a backlog (one index probe to find out). An item that
+    arrives between the probe and the query is missed by that query only, as if it had
+    arrived just after it. ``voc enrich --reset`` keeps items in the index (see
+    :data:`voc.nlp.enrich.STALE`); a bulk import is searched through the slower arm until
+    enrichment has caught up with it.
     """
     enriched = Feedback.enriched_at
     backlog = session.scalar(select(exists().where(enriched.is_(None))))

@@ -8,7 +8,7 @@ from pipelines.context import StepContext
 
 
 def run(ctx: StepContext) -> dict[str, Any]:
-    """Enrich every pending item (``enriched_at IS NULL``) in batches; returns counts.
+    """Enrich every pending item (new, changed or marked stale) in batches; returns counts.
 
     ``ctx.options`` may carry ``limit`` (max items this run) and ``batch_size``.
     """

@@ -142,13 +142,16 @@ def test_fdr_filter_keeps_strong_flags_drops_chance_ones() -> None:
     assert dets[2].flags == ["new"]  # no test behind "new": kept
 
 
-def test_fdr_filter_is_the_step_up_rule() -> None:
-    """Keeping q <= alpha is the textbook step-up rule: reject every flagged p up to the
-    largest p_(k) <= k alpha / m, ranks among the flagged, m = all topics of the week."""
+@pytest.mark.parametrize("rounded", [False, True])
+def test_fdr_filter_is_the_step_up_rule(rounded: bool) -> None:
+    """Keep every flagged p up to the largest p_(k) <= k alpha / m (ranks among the flagged,
+    m = all topics of the week), also when rounded p-values tie with the boundary."""
     rng = np.random.default_rng(7)
-    for _ in range(200):
+    for _ in range(300):
         m = int(rng.integers(1, 60))
         ps = rng.uniform(0, 0.02, m) ** rng.uniform(1, 4)
+        if rounded:  # as _p stores them: ties and exact boundary hits happen
+            ps = np.asarray([float(f"{p:.1g}") for p in ps])
         flagged = rng.random(m) < 0.4
         dets = [em.Detection(flags=["surge"], details={"surge": {"p_flag": float(p)}})
                 if f else em.Detection() for p, f in zip(ps, flagged, strict=True)]
@@ -157,6 +160,15 @@ def test_fdr_filter_is_the_step_up_rule() -> None:
         cut = max((p for k, p in enumerate(tested, start=1) if p <= k / m * 0.01), default=-1)
         want = [bool(f) and float(p) <= cut for p, f in zip(ps, flagged, strict=True)]
         assert [d.flags == ["surge"] for d in dets] == want
+        assert all(d.details["surge"]["q_value"] <= 0.0100001 for d in dets if d.flags)
+
+
+def test_fdr_filter_boundary_ties() -> None:
+    """57 topics all at p = 0.01: each p_(k) = 0.01 <= k 0.01 / 57 only at k = 57, and the
+    step-up rule then keeps all of them (q = 0.01 exactly)."""
+    dets = [em.Detection(flags=["surge"], details={"surge": {"p_flag": 0.01}})
+            for _ in range(57)]
+    assert em.fdr_filter(dets, 0.01) == 0
 
 
 def test_bh_adjust_matches_scipy_and_counts_untested_topics() -> None:

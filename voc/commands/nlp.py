@@ -84,15 +84,12 @@ def language(app: AppContext, min_confidence: float | None) -> None:
 def enrich(app: AppContext, limit: int | None, batch_size: int | None, reset: bool,
            progress: bool) -> None:
     """Language, embeddings, sentiment and pain quotes for new or changed feedback."""
-    from sqlalchemy import update
-
-    from voc.models.feedback import Feedback
-    from voc.nlp.enrich import enrich_pending
+    from voc.nlp.enrich import enrich_pending, mark_stale
     from voc.nlp.sentiment import BackendUnavailable
 
     if reset:
         with app.session_factory() as s:
-            n = s.execute(update(Feedback).values(enriched_at=None)).rowcount
+            n = mark_stale(s)
             s.commit()
         click.echo(f"{n} items marked for re-enrichment")
     try:

@@ -293,18 +293,25 @@ def fdr_filter(detections: list[Detection], alpha: float) -> int:
     """Benjamini-Hochberg across the topics of one week, per flag type (in place).
 
     Each topic is tested, so at ``alpha`` = 0.01 and 100 topics about one would be flagged by
-    chance every week; keeping only flags whose BH-adjusted p-value (q-value, with every
-    topic of the week counted as a test) is at most ``alpha`` bounds the expected share of
-    false flags instead. ``new`` has no test and is kept. Returns the number of flags
-    removed; survivors get their ``q_value`` in their details.
+    chance every week; keeping only flags that pass BH at ``alpha`` (every topic of the week
+    counts as a test) bounds the expected share of false flags instead. ``new`` has no test
+    and is kept. Returns the number of flags removed; survivors get their ``q_value`` (the
+    BH-adjusted p-value, as in the ranking's growth weight) in their details.
     """
+    m = len(detections)
     removed = 0
     for flag in TESTED_FLAGS:
         ps = [d.details[flag]["p_flag"] if flag in d.flags else None for d in detections]
+        # The step-up rule itself decides (p-values are rounded, so ties with k alpha / m
+        # happen; q <= alpha could round the other way): keep every p up to the largest
+        # p_(k) <= k alpha / m.
+        tested = sorted(p for p in ps if p is not None)
+        cut = max((p for k, p in enumerate(tested, start=1) if p <= k / m * alpha),
+                  default=-1.0)
         for det, p, q in zip(detections, ps, _bh_q(ps), strict=True):
             if p is None:
                 continue
-            if q > alpha:
+            if p > cut:
                 det.flags.remove(flag)
                 det.details.pop(flag)
                 removed += 1
@@ -326,8 +333,8 @@ def bh_adjust(p_values: list[float | None]) -> list[float]:
 def _bh_q(p_values: list[float | None]) -> list[float]:
     """Unrounded BH q-values (``None`` = p 1): ``q_(k) = min over j >= k of p_(j) m / j``.
 
-    ``q <= alpha`` is exactly the step-up rule (reject every p up to the largest
-    ``p_(k) <= k alpha / m``), so the flags and the ranking's growth weight share one code.
+    ``q <= alpha`` is the step-up rule (reject every p up to the largest
+    ``p_(k) <= k alpha / m``) up to floating-point rounding at the boundary.
     """
     m = len(p_values)
     order = sorted(range(m), key=lambda i: 1.0 if p_values[i] is None else p_values[i])

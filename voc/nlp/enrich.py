@@ -1,9 +1,11 @@
 """The ``enrich`` step: language, embedding, sentiment and pain quote for new/changed items.
 
-Incremental: only items with ``enriched_at IS NULL`` (ingestion resets it when the text
-changes). Items are read in id order, ``batch_size`` at a time (keyset pagination), and
-each batch is written with bulk statements and committed, so memory stays flat however
-big the corpus is and a crash loses at most one batch. For each batch:
+Incremental: only pending items, ``enriched_at IS NULL`` (new, or ingestion reset it
+because the text changed) or :data:`STALE` (``voc enrich --reset``: the text is the same, so
+the item stays in the full-text index while it waits, see :func:`mark_stale`). Items are
+read in id order, ``batch_size`` at a time (keyset pagination), and each batch is written
+with bulk statements and committed, so memory stays flat however big the corpus is and a
+crash loses at most one batch. For each batch:
 
 1. language: the source's language is kept; otherwise py3langid with a confidence floor;
 2. embeddings (the configured embedder), replacing any older vector of the item;
@@ -20,10 +22,11 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from voc.models.base import utcnow
@@ -34,6 +37,24 @@ from voc.nlp.sentiment import SentimentBackend, get_backend
 from voc.nlp.sentiment.base import UNSUPPORTED
 
 log = logging.getLogger(__name__)
+
+#: ``enriched_at`` of items marked for re-enrichment with unchanged text. Not NULL, so they
+#: stay in PostgreSQL's full-text index (``WHERE enriched_at IS NOT NULL``, migration 0008)
+#: and searches stay fast while a whole corpus is re-enriched; older than any real run, so
+#: rollups (``enriched_at > since``) see them again once they are re-enriched.
+STALE = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def pending_condition() -> ColumnElement[bool]:
+    """Items the enrich step has to (re)do."""
+    return or_(Feedback.enriched_at.is_(None), Feedback.enriched_at <= STALE)
+
+
+def mark_stale(session: Session) -> int:
+    """Mark every enriched item for re-enrichment (a new sentiment model, say); returns how
+    many. The text is unchanged, so the items keep their place in the search index."""
+    return session.execute(update(Feedback).where(Feedback.enriched_at.is_not(None))
+                           .values(enriched_at=STALE)).rowcount
 
 
 def resolve_backend(settings: Any, session: Session) -> SentimentBackend:
@@ -73,14 +94,14 @@ def sentence_scorer(backend: SentimentBackend) -> tuple[Callable[[list[str]], li
 
 def _pending_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Feedback)
-                          .where(Feedback.enriched_at.is_(None))) or 0
+                          .where(pending_condition())) or 0
 
 
 def enrich_pending(session_factory: sessionmaker[Session], settings: Any, *,
                    batch_size: int | None = None, progress: bool = False,
                    limit: int | None = None, embedder: Any = None,
                    backend: SentimentBackend | None = None) -> dict[str, Any]:
-    """Enrich every item with ``enriched_at IS NULL``; returns counts for the run log.
+    """Enrich every pending item (:func:`pending_condition`); returns counts for the run log.
 
     Counts: ``processed``, ``embedded``, ``scored`` (sentiment given), ``unsupported``
     (language the backend cannot score), ``language_detected``, ``language_unknown``,
@@ -119,7 +140,7 @@ def enrich_pending(session_factory: sessionmaker[Session], settings: Any, *,
                 rows = s.execute(
                     select(Feedback.id, Feedback.text, Feedback.language,
                            Feedback.language_detected, Feedback.content_hash)
-                    .where(Feedback.enriched_at.is_(None), Feedback.id > last_id)
+                    .where(pending_condition(), Feedback.id > last_id)
                     .order_by(Feedback.id).limit(take)
                 ).all()
                 if not rows:

@@ -111,3 +111,31 @@ def test_step_through_the_runner_with_limit(step_ctx, add_feedback, session_fact
         pending = s.scalar(select(func.count()).select_from(Feedback)
                            .where(Feedback.enriched_at.is_(None)))
     assert stored.counts["processed"] == 3 and pending == 2
+
+
+def test_reset_marks_items_stale_and_they_stay_searchable(
+        session_factory, settings, add_feedback, read_feedback):  # noqa: ANN001
+    """``voc enrich --reset``: every item is redone, but its text did not change, so it keeps
+    its place in the full-text index (enriched_at not NULL) while it waits."""
+    from voc.models.base import utcnow
+    from voc.nlp.enrich import STALE, mark_stale
+    from web import search as vs
+
+    ids = add_feedback(ITEMS)
+    enrich_pending(session_factory, settings)
+    before = {f.id: f.enriched_at for f in read_feedback(ids)}
+    with session_factory() as s:
+        assert mark_stale(s) == len(ids)
+        s.commit()
+    stale = read_feedback(ids)
+    assert all(f.enriched_at == STALE and f.sentiment_label for f in stale)
+    with session_factory() as s:
+        page = vs.search_page(s, vs.VerbatimFilters.from_args({"q": "invoice"}))
+        assert [f.id for f in page.items] == [ids[3]]
+        # nothing counts as a backlog: the match is served by the index of enriched items
+        assert vs.pg_text_match(s, Feedback.text == "x").compare(
+            (Feedback.enriched_at.is_not(None)) & (Feedback.text == "x"))
+    counts = enrich_pending(session_factory, settings)
+    assert counts["processed"] == len(ids)
+    again = read_feedback(ids)
+    assert all(before[f.id] < f.enriched_at <= utcnow() for f in again)
