@@ -25,15 +25,13 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-_FULL = ("CREATE INDEX ix_feedback_text_tsv ON feedback "
-         "USING gin (to_tsvector('simple'::regconfig, text))")
+_GIN = "USING gin (to_tsvector('simple'::regconfig, text))"
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return  # SQLite searches its FTS5 table, kept by triggers (migration 0005)
-    op.execute("DROP INDEX IF EXISTS ix_feedback_text_tsv")
-    op.execute(_FULL + " WHERE enriched_at IS NOT NULL")
+    _swap_index(f"ON feedback {_GIN} WHERE enriched_at IS NOT NULL")
     op.execute("CREATE STATISTICS IF NOT EXISTS st_feedback_text_tsv "
                "ON (to_tsvector('simple'::regconfig, text)) FROM feedback")
     op.execute("ANALYZE feedback")
@@ -43,5 +41,16 @@ def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("DROP STATISTICS IF EXISTS st_feedback_text_tsv")
-    op.execute("DROP INDEX IF EXISTS ix_feedback_text_tsv")
-    op.execute(_FULL)
+    _swap_index(f"ON feedback {_GIN}")
+
+
+def _swap_index(definition: str) -> None:
+    """Replace ``ix_feedback_text_tsv`` by an index ``definition`` without blocking writes:
+    built CONCURRENTLY beside the old one (outside the migration's transaction), then the
+    old one dropped and the new one renamed. A leftover of an interrupted run is dropped
+    first (a failed concurrent build leaves an invalid index behind)."""
+    with op.get_context().autocommit_block():
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_feedback_text_tsv_next")
+        op.execute(f"CREATE INDEX CONCURRENTLY ix_feedback_text_tsv_next {definition}")
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_feedback_text_tsv")
+    op.execute("ALTER INDEX ix_feedback_text_tsv_next RENAME TO ix_feedback_text_tsv")
