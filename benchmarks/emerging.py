@@ -12,8 +12,13 @@ truth it knows:
 * one CSAT drop (-1.6 points on average) at stable volume.
 
 It then runs the real product through its CLI in subprocesses against a fresh database
-(``VOC_DATABASE_URL``): ``db upgrade``, ``ingest FILE --source bench``, ``run all``,
-``rank --week W12 --json``; and scores the week-12 ranking. A ranked topic "is" the category
+(``VOC_DATABASE_URL``), the way the scheduler would see the stream: weeks 1-10 arrive and
+the pipeline runs (``ingest FILE --source bench``, ``run all``: the topic registry is
+bootstrapped from them), then week 11 arrives (``run all``: new items are assigned to
+topics, what fits none is clustered into new topics), the weekly refit runs (``topics
+refit``, as on Monday), week 12 arrives (``run all``), and ``rank --week W12 --json`` is
+scored. ``--batch`` ingests all 12 weeks at once and runs the pipeline once instead (one
+clustering of everything: no leftovers, no refit). A ranked topic "is" the category
 that makes up most of its week-12 items (read from the database). Figures: recall of the
 planted events in the top 5 and top 10, false alarms in the top 10 (flagged items that are
 not a planted event), end-to-end time. Target: every planted event in the top 5, at most one
@@ -117,6 +122,35 @@ def build_stream(by_cat: dict[str, list[str]], weekly: int, seed: int) -> tuple[
                 })
     truth["category_of"] = cat_of
     return rows, truth
+
+
+def arrivals(rows: list[dict], weeks: list[str], batch: bool
+             ) -> list[tuple[str, list[dict], bool]]:
+    """How the stream reaches the product: ``(name, rows, refit first)`` in order.
+
+    Streamed: the history (all weeks but the last two) at once, then each planted week,
+    with the weekly refit before the last one. Batch: everything at once.
+    """
+    if batch:
+        return [("all", rows, False)]
+    start = {week: wk.week_bounds(week, "UTC")[0].strftime("%Y-%m-%dT%H:%M:%S")
+             for week in weeks}
+    parts: list[tuple[str, list[dict], bool]] = [
+        ("history", [r for r in rows if r["created_at"] < start[weeks[-2]]], False)]
+    for i, week in enumerate(weeks[-2:]):
+        end = start[weeks[-1]] if i == 0 else "9999"
+        parts.append((week, [r for r in rows if start[week] <= r["created_at"] < end], i > 0))
+    assert sum(len(p[1]) for p in parts) == len(rows)
+    return parts
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    """``rows`` as a CSV file with their keys as the header."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
 
 
 def _voc(args: list[str], env: dict[str, str], timeout: int = 3600) -> tuple[str, float]:
@@ -252,6 +286,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--database-url", help="use this (empty) database instead of a temp SQLite")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--batch", action="store_true",
+                    help="ingest all weeks at once and run the pipeline once (default: weeks "
+                         "1-10, then week 11, refit, week 12)")
     ap.add_argument("--oracle-topics", action="store_true",
                     help="skip enrich/topics: one topic per true category (measures detection "
                          "and ranking alone)")
@@ -260,30 +297,33 @@ def main(argv: list[str] | None = None) -> dict:
     by_cat = load_labelled(args.data)
     rows, truth = build_stream(by_cat, args.weekly, args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="voc-bench-emerging-"))
-    csv_path = tmp / "stream.csv"
-    with csv_path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
     db_url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
     env = {**os.environ, "VOC_DATABASE_URL": db_url, "VOC_INSTANCE_DIR": str(tmp),
            "HF_HUB_OFFLINE": "1", "VOC_PSEUDONYM_KEY": os.environ.get("VOC_PSEUDONYM_KEY",
                                                                       "bench-key")}
-    timings = {}
+    batch = args.batch or args.oracle_topics
+    timings: dict[str, float] = {}
     t0 = time.perf_counter()
     _, timings["db_upgrade_s"] = _voc(["db", "upgrade"], env)
-    _, timings["ingest_s"] = _voc(["ingest", str(csv_path), "--source", "bench",
-                                   "--no-progress"], env)
-    if args.oracle_topics:
-        t1 = time.perf_counter()
-        oracle_topics(db_url, truth["category_of"])
-        run_out = ""
-        for step in ("rollups", "rank"):
-            out_step, _ = _voc(["run", step, "--no-progress"], env)
-            run_out += out_step
-        timings["run_all_s"] = time.perf_counter() - t1
-    else:
-        run_out, timings["run_all_s"] = _voc(["run", "all", "--no-progress"], env)
+    run_out = ""
+    for name, part, refit_first in arrivals(rows, truth["weeks"], batch):
+        path = write_csv(tmp / f"{name}.csv", part)
+        _, timings[f"ingest_{name}_s"] = _voc(["ingest", str(path), "--source", "bench",
+                                               "--no-progress"], env)
+        if args.oracle_topics:
+            t1 = time.perf_counter()
+            oracle_topics(db_url, truth["category_of"])
+            for step in ("rollups", "rank"):
+                out_step, _ = _voc(["run", step, "--no-progress"], env)
+                run_out += out_step
+            timings["run_all_s"] = time.perf_counter() - t1
+            continue
+        if refit_first:  # the weekly refit (Monday) over everything so far
+            out_step, timings[f"refit_before_{name}_s"] = _voc(
+                ["topics", "refit"], env)
+            run_out += f"[refit before {name}] {out_step}"
+        out_step, timings[f"run_all_{name}_s"] = _voc(["run", "all", "--no-progress"], env)
+        run_out += "".join(f"[{name}] {line}\n" for line in out_step.splitlines())
     out, timings["rank_s"] = _voc(["rank", "--week", END_WEEK, "--json"], env)
     timings["end_to_end_s"] = time.perf_counter() - t0
     ranking = json.loads(out)
@@ -292,7 +332,8 @@ def main(argv: list[str] | None = None) -> dict:
     result.update({
         "data": str(args.data), "items": len(rows), "weeks": N_WEEKS, "week": END_WEEK,
         "seed": args.seed, "topics_ranked": len(ranking["items"]),
-        "mode": "oracle-topics" if args.oracle_topics else "full pipeline",
+        "mode": "oracle-topics" if args.oracle_topics else
+                "full pipeline, " + ("batch" if batch else "streamed"),
         "timings": {k: round(v, 1) for k, v in timings.items()},
         "steps": [line for line in run_out.splitlines() if line.strip()],
         "target_met": result["recall_top5"] == 1.0 and result["false_alarms_top10"] <= 1,

@@ -230,3 +230,34 @@ def test_examples_for_many_topics_match_one_by_one_in_three_queries(
         event.remove(conn, "before_cursor_execute", count)
     assert {tid: [f.id for f in v] for tid, v in many.items()} == single
     assert len(statements) == 3  # centroids, candidates, items: not three per topic
+
+
+def test_items_a_neighbour_absorbed_move_to_the_theme_the_refit_finds(step_ctx, session,  # noqa: ANN001
+                                                                     topic_settings):
+    """A new theme close to an old one is first absorbed by centroid assignment; the weekly
+    refit then finds it, and the items placed by centroid since the last full clustering
+    move to the new topic (older items never do)."""
+    from sqlalchemy import update
+
+    step_ctx.settings = topic_settings
+    items, ids, _ = _bootstrap(step_ctx, session)
+    theme_topic = _theme_topics(session, ids, items)
+    # Permissive thresholds: every item of an unseen theme (fees) joins its nearest topic.
+    session.execute(update(Topic).values(assign_threshold=-1.0))
+    session.commit()
+    fees = make_corpus(["fees"], 30, seed=5, start=START + timedelta(weeks=4), weeks=1)
+    fee_ids = insert_items(session, fees)
+    session.commit()
+    counts = topics_step.run(step_ctx)
+    assert counts["assigned"] == 30 and counts["new_topics"] == 0
+    assert set(_topic_of(session, fee_ids)) <= set(theme_topic.values())
+    before = _topic_of(session, ids)
+
+    step_ctx.options = {"refit": True}
+    counts = topics_step.run(step_ctx)
+    assert counts["new_topics"] >= 1
+    fee_topic, n = Counter(_topic_of(session, fee_ids)).most_common(1)[0]
+    assert fee_topic not in theme_topic.values() and n >= 27
+    assert session.get(Topic, fee_topic).first_seen >= START + timedelta(weeks=4)
+    changed = sum(1 for a, b in zip(before, _topic_of(session, ids), strict=True) if a != b)
+    assert changed <= 0.05 * len(ids)

@@ -59,6 +59,7 @@ class ClusterParams:
     top_n_words: int = 10
     label_words: int = 4
     language: str | None = None  # keyword tokenisation: None = English lemmas (see .text)
+    dedupe: bool = True  # cluster each distinct text once (see fit_clusters)
 
 
 @dataclass
@@ -183,11 +184,58 @@ def fit_clusters(texts: list[str], embeddings: np.ndarray, params: ClusterParams
 
     ``embedder`` is used only for keyword embeddings of the KeyBERTInspired
     representation; without one, keywords come from c-TF-IDF alone.
+
+    With ``params.dedupe`` each distinct text (case and spacing aside: the embedding model
+    is uncased) is clustered once and its copies take its cluster. Copies are points at
+    distance zero: UMAP binds them into tight islands and HDBSCAN's core distances
+    collapse, so a theme whose texts recur splits into many small clusters. A text with at
+    least ``min_cluster_size`` copies keeps that many in the fit: on its own such a text
+    (a templated message, say) is a theme, as it was without deduplication, while a single
+    point would be drawn into whatever cluster UMAP puts it next to. Sizes, centroids and
+    member similarities count every copy.
     """
+    emb = np.asarray(embeddings, dtype=np.float32)
+    if not params.dedupe:
+        return _fit_distinct(texts, emb, params, embedder)
+    first, inverse, copies = distinct_texts(texts)
+    kept = np.where(copies >= params.min_cluster_size, params.min_cluster_size, 1)
+    if int(kept.sum()) == len(texts):
+        return _fit_distinct(texts, emb, params, embedder)
+    started = time.perf_counter()
+    fit_idx = np.repeat(first, kept)  # each distinct text, heavy ones min_cluster_size times
+    part = _fit_distinct([texts[i] for i in fit_idx], emb[fit_idx], params, embedder)
+    at = np.concatenate(([0], np.cumsum(kept)[:-1]))  # each distinct text's first row in the fit
+    labels = part.labels[at][inverse]
+    result = _result(labels, emb, part.keywords, part.names, started)
+    log.info("clustered %d documents (%d distinct texts) into %d clusters", len(texts),
+             len(first), result.k)
+    return result
+
+
+def distinct_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(first, inverse, copies)``: the index of each distinct text's first occurrence,
+    each text's distinct index (``texts[i]`` is a copy of ``texts[first[inverse[i]]]``) and
+    how many copies each distinct text has. Case and runs of whitespace do not count."""
+    seen: dict[str, int] = {}
+    first: list[int] = []
+    inverse = np.empty(len(texts), dtype=np.int64)
+    for i, text in enumerate(texts):
+        key = " ".join(text.lower().split())
+        d = seen.get(key)
+        if d is None:
+            d = seen[key] = len(first)
+            first.append(i)
+        inverse[i] = d
+    return (np.asarray(first, dtype=np.int64), inverse,
+            np.bincount(inverse, minlength=len(first)))
+
+
+def _fit_distinct(texts: list[str], emb: np.ndarray, params: ClusterParams,
+                  embedder=None) -> ClusterResult:  # noqa: ANN001 - voc Embedder
+    """BERTopic over ``texts`` as given (see :func:`fit_clusters`)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started = time.perf_counter()
     n = len(texts)
-    emb = np.asarray(embeddings, dtype=np.float32)
     if n < max(2 * params.min_cluster_size, 10):
         return _empty(n, emb.shape[1] if emb.ndim == 2 else 0, started)
 
@@ -221,20 +269,26 @@ def fit_clusters(texts: list[str], embeddings: np.ndarray, params: ClusterParams
     bt_ids = sorted(set(bt.tolist()) - {-1})
     index = {t: i for i, t in enumerate(bt_ids)}
     labels = np.asarray([index.get(int(t), -1) for t in bt], dtype=np.int64)
-    _, cents = centroids(emb, labels)
     keywords = [[w for w, _ in (model.get_topic(t) or []) if w][: params.top_n_words]
                 for t in bt_ids]
-    unit = normalize(emb)
-    cn = normalize(cents) if len(cents) else cents
-    member_sims = [unit[labels == i] @ cn[i] for i in range(len(bt_ids))]
-    sizes = [int((labels == i).sum()) for i in range(len(bt_ids))]
-    result = ClusterResult(
-        labels=labels, centroids=cents, sizes=sizes,
-        keywords=keywords, names=[make_label(k, params.label_words) for k in keywords],
-        member_sims=member_sims, seconds=time.perf_counter() - started)
+    result = _result(labels, emb, keywords, [make_label(k, params.label_words) for k in keywords],
+                     started)
     log.info("clustered %d documents into %d clusters (%.1f%% unassigned) in %.1fs", n, result.k,
              100.0 * float((labels == -1).mean()), result.seconds)
     return result
+
+
+def _result(labels: np.ndarray, emb: np.ndarray, keywords: list[list[str]], names: list[str],
+            started: float) -> ClusterResult:
+    """A :class:`ClusterResult` for ``labels`` 0..k-1 (-1 unassigned) over ``emb``."""
+    k = len(keywords)
+    _, cents = centroids(emb, labels)
+    unit = normalize(emb)
+    cn = normalize(cents) if len(cents) else cents
+    return ClusterResult(
+        labels=labels, centroids=cents, sizes=[int((labels == i).sum()) for i in range(k)],
+        keywords=keywords, names=names, member_sims=[unit[labels == i] @ cn[i] for i in range(k)],
+        seconds=time.perf_counter() - started)
 
 
 def _empty(n: int, dim: int, started: float) -> ClusterResult:

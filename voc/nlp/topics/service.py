@@ -15,7 +15,10 @@ What the pipeline calls (docs/architecture.md):
   (``VOC_TOPIC_REFIT_MARGIN``, 0.1 cosine: with 0.05 about 1 item in 20 changed topic
   on the banking77 stability benchmark) and never into a topic born in this refit (new
   topics grow from new and unassigned items), which keeps the weekly refit from
-  reshuffling history; analysts can still move or merge by hand.
+  reshuffling history; analysts can still move or merge by hand. The exception is
+  *provisional* items, placed by centroid since the last full clustering: a new theme
+  close to an old one is absorbed by the old topic's centroid until a refit finds it,
+  and its items then move to it (with the same margin), so it starts with its history.
 - :func:`topic_examples` / :func:`examples_for_topics`: items closest to a topic's centroid.
 
 Memory: assignment holds one batch of embeddings at a time; refit holds only the
@@ -207,6 +210,7 @@ class _Docs:
     topic_ids: list[int | None]
     locked: np.ndarray
     languages: list[str | None] = dataclasses.field(default_factory=list)
+    assigned_at: list[datetime | None] = dataclasses.field(default_factory=list)
 
 
 def _load_docs(s: Session, ids: Sequence[int]) -> _Docs:
@@ -217,7 +221,8 @@ def _load_docs(s: Session, ids: Sequence[int]) -> _Docs:
         chunk = ids[i:i + _IN_CHUNK]
         rows.extend(s.execute(
             select(Feedback.id, Feedback.text, Feedback.created_at, Feedback.topic_id,
-                   Feedback.topic_locked, Feedback.language, FeedbackEmbedding.vector)
+                   Feedback.topic_locked, Feedback.language, Feedback.topic_assigned_at,
+                   FeedbackEmbedding.vector)
             .join(FeedbackEmbedding, FeedbackEmbedding.feedback_id == Feedback.id)
             .where(Feedback.id.in_(chunk))).all())
     rows.sort(key=lambda r: r.id)
@@ -228,7 +233,8 @@ def _load_docs(s: Session, ids: Sequence[int]) -> _Docs:
                           else np.zeros((0, dim), dtype=np.float32)),
                  created=[r.created_at for r in rows], topic_ids=[r.topic_id for r in rows],
                  locked=np.asarray([bool(r.topic_locked) for r in rows], dtype=bool),
-                 languages=[r.language for r in rows])
+                 languages=[r.language for r in rows],
+                 assigned_at=[reg_mod._aware(r.topic_assigned_at) for r in rows])
 
 
 def _window(s: Session, weeks: int) -> tuple[datetime | None, datetime | None]:
@@ -267,6 +273,7 @@ def refit(session_factory: sessionmaker[Session], settings: Settings, *,
             rng = np.random.default_rng(0)
             ids = sorted(rng.choice(ids, settings.topic_refit_max_docs, replace=False).tolist())
         docs = _load_docs(s, ids)
+        since = _last_refit_finished(s)
         run = TopicRefit(kind=kind, window_start=start, window_end=end, n_docs=len(ids),
                          status="running", params={"window_weeks": weeks, "sampled": sampled})
         s.add(run)
@@ -275,7 +282,8 @@ def refit(session_factory: sessionmaker[Session], settings: Settings, *,
     params = cluster_params(settings)
     result = _fit(docs, params, settings)
     with session_scope(session_factory) as s:
-        counts = _apply_clusters(s, settings, docs, result, run_id, mode="refit")
+        counts = _apply_clusters(s, settings, docs, result, run_id, mode="refit",
+                                 provisional_since=since)
     # Items outside the sample (or still pending) get their topic by centroid.
     after = assign_pending(session_factory, settings, progress=progress, cluster_leftovers=False)
     counts["assigned"] += after["assigned"]
@@ -293,6 +301,13 @@ def refit(session_factory: sessionmaker[Session], settings: Settings, *,
              kind, counts["docs"], counts["clusters"], counts["matched"], counts["new_topics"],
              counts["moved"], time.perf_counter() - started)
     return counts
+
+
+def _last_refit_finished(s: Session) -> datetime | None:
+    """When the last successful full clustering (bootstrap or refit) finished."""
+    return reg_mod._aware(s.scalar(
+        select(func.max(TopicRefit.finished_at)).where(
+            TopicRefit.kind.in_(("bootstrap", "refit")), TopicRefit.status == "success")))
 
 
 def _cluster_leftovers(session_factory: sessionmaker[Session],
@@ -332,7 +347,8 @@ def _cluster_leftovers(session_factory: sessionmaker[Session],
 
 
 def _apply_clusters(s: Session, settings: Settings, docs: _Docs, result: ClusterResult,
-                    run_id: int, *, mode: str) -> dict[str, Any]:
+                    run_id: int, *, mode: str,
+                    provisional_since: datetime | None = None) -> dict[str, Any]:
     """Match clusters to the registry, create new topics, (re)assign the documents.
 
     ``mode`` "refit": matched topics take the window's centroid and keywords and
@@ -423,9 +439,10 @@ def _apply_clusters(s: Session, settings: Settings, docs: _Docs, result: Cluster
                 continue
             c_cur, c_new = unit_by_topic.get(cur), unit_by_topic.get(new)
             # Stability: already-assigned items never move into a topic born in this refit
-            # (new topics grow from new and unassigned items), and move between existing
-            # topics only when clearly closer (hysteresis margin).
-            if new in created_ids:
+            # (new topics grow from new and unassigned items), unless they were placed by
+            # centroid since the last full clustering (a new theme a neighbour absorbed);
+            # and they move only when clearly closer (hysteresis margin).
+            if new in created_ids and not _provisional(docs, k, provisional_since):
                 continue
             if c_cur is not None and c_new is not None and (
                     float(vecs[k] @ c_cur) + settings.topic_refit_margin
@@ -448,6 +465,12 @@ def _apply_clusters(s: Session, settings: Settings, docs: _Docs, result: Cluster
     reg_mod.refresh_stats(s, None if mode == "refit" else touched)
     reg_mod.add_events(s, events)
     return counts
+
+
+def _provisional(docs: _Docs, k: int, since: datetime | None) -> bool:
+    """Assigned by centroid since the last full clustering (may move into a new topic)."""
+    at = docs.assigned_at[k] if docs.assigned_at else None
+    return since is not None and at is not None and at > since
 
 
 def _recalibrate(s: Session, settings: Settings, docs: _Docs, topic_ids: set[int],
