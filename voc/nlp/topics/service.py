@@ -19,6 +19,9 @@ What the pipeline calls (docs/architecture.md):
   *provisional* items, placed by centroid since the last full clustering: a new theme
   close to an old one is absorbed by the old topic's centroid until a refit finds it,
   and its items then move to it (with the same margin), so it starts with its history.
+  Conversely a new cluster made mostly of settled items is a denser part of an existing
+  theme (carved out by a surge, say), not a new theme: it folds into the topic holding
+  most of them instead of becoming a topic with no history that looks "new".
 - :func:`topic_examples` / :func:`examples_for_topics`: items closest to a topic's centroid.
 
 Memory: assignment holds one batch of embeddings at a time; refit holds only the
@@ -31,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -380,6 +384,13 @@ def _apply_clusters(s: Session, settings: Settings, docs: _Docs, result: Cluster
             if i in cluster_topic or result.sizes[i] < settings.topic_min_cluster_size:
                 continue
             members = result.labels == i
+            if mode == "refit":
+                parent = _settled_parent(docs, np.flatnonzero(members), provisional_since,
+                                         dict(zip(reg.ids, reg.targets, strict=True)))
+                if parent is not None:  # a denser part of an existing theme, not a new one
+                    cluster_topic[i] = parent
+                    counts["folded"] = counts.get("folded", 0) + 1
+                    continue
             first = min(d for d, m in zip(docs.created, members, strict=True) if m)
             t = Topic(label=result.names[i], keywords=result.keywords[i],
                       centroid=result.centroids[i], size=0, status="active", hidden=False,
@@ -465,6 +476,28 @@ def _apply_clusters(s: Session, settings: Settings, docs: _Docs, result: Cluster
     reg_mod.refresh_stats(s, None if mode == "refit" else touched)
     reg_mod.add_events(s, events)
     return counts
+
+
+#: A refit cluster with at least this share of its members settled in existing topics is a
+#: part of an existing theme (see _settled_parent).
+FOLD_SETTLED_SHARE = 0.5
+
+
+def _settled_parent(docs: _Docs, rows: np.ndarray, provisional_since: datetime | None,
+                    target_of: dict[int, int]) -> int | None:
+    """The existing topic an unmatched refit cluster belongs to, or None for a new theme.
+
+    A cluster made mostly of items settled in existing topics (placed before the last full
+    clustering) is a denser part of a theme the registry has, carved out by a surge, say.
+    As a new topic it would hold only recent items (settled ones never move into a topic
+    born in a refit): "new" with no history, and its parent's series split in two. It folds
+    into the topic holding most of its settled members instead.
+    """
+    settled = [target_of.get(docs.topic_ids[k], docs.topic_ids[k]) for k in rows.tolist()
+               if docs.topic_ids[k] is not None and not _provisional(docs, k, provisional_since)]
+    if len(settled) < FOLD_SETTLED_SHARE * len(rows):
+        return None
+    return Counter(settled).most_common(1)[0][0]
 
 
 def _provisional(docs: _Docs, k: int, since: datetime | None) -> bool:
