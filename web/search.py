@@ -5,9 +5,9 @@ share one query builder. User input only ever reaches the database as bound
 parameters; full-text queries are rebuilt from word tokens so that no user syntax
 can raise:
 - PostgreSQL: ``to_tsvector('simple', text) @@ websearch_to_tsquery('simple', :q)``
-  (websearch syntax never errors), spelled as two arms so that both halves have an index:
-  enriched items through the partial GIN index ``ix_feedback_text_tsv``, items awaiting
-  enrichment (not in that index) through ``ix_feedback_enriched_at``.
+  (websearch syntax never errors), served by the partial GIN index ``ix_feedback_text_tsv``
+  of enriched items; while items await enrichment a second arm reaches them through
+  ``ix_feedback_enriched_at`` (:func:`pg_text_match`).
 - SQLite: ``feedback.id IN (SELECT rowid FROM feedback_fts WHERE feedback_fts MATCH :q)``
   where ``:q`` is built from quoted tokens/phrases only.
 """

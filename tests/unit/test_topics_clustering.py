@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from voc.nlp.topics import clustering
 from voc.nlp.topics.clustering import ClusterParams, RefinedHDBSCAN, distinct_texts, fit_clusters
 
 
@@ -57,9 +58,19 @@ def _themes(seed: int = 3) -> tuple[list[str], np.ndarray, list[str]]:
     return texts, np.stack(vecs), themes
 
 
-def test_copies_take_their_originals_cluster_and_a_recurring_text_is_a_theme() -> None:
+def test_copies_take_their_originals_cluster_and_a_recurring_text_is_a_theme(monkeypatch) -> None:  # noqa: ANN001
     texts, vecs, themes = _themes()
+    fitted: list[int] = []
+    real_fit = clustering._fit_distinct
+
+    def recording_fit(fit_texts, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        fitted.append(len(fit_texts))
+        return real_fit(fit_texts, *args, **kwargs)
+
+    monkeypatch.setattr(clustering, "_fit_distinct", recording_fit)
     res = fit_clusters(texts, vecs, ClusterParams(min_cluster_size=10, representation="ctfidf"))
+    # BERTopic saw each of the 120 theme texts once and the template min_cluster_size times.
+    assert fitted == [120 + 10] and len(texts) > 200
     labels = res.labels
     by_text: dict[str, set[int]] = {}
     for t, lab in zip(texts, labels.tolist(), strict=True):

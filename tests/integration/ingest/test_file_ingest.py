@@ -382,3 +382,30 @@ def test_all_new_guess_falls_back_when_items_exist(settings, session_factory, ma
         (1, 1, 1, 1)
     got = feedback_rows("guess")
     assert sorted(got) == ["a", "b", "c"] and got["b"].text == "two, edited"
+
+
+def test_copy_text_is_utf8_whatever_the_client_encoding(tmp_path, backend, fresh_db_url,
+                                                        settings):
+    """The COPY payload is encoded UTF-8 and says so (``ENCODING 'UTF8'``): a connection with
+    another client encoding still stores the text as written, not as mojibake."""
+    from sqlalchemy import create_engine
+
+    from voc.db import session_factory as make_factory
+
+    kwargs = {"connect_args": {"options": "-c client_encoding=LATIN1"}} \
+        if backend == "postgresql" else {}
+    engine = create_engine(fresh_db_url, **kwargs)
+    factory = make_factory(engine)
+    try:
+        with session_scope(factory) as s:
+            s.add(Source(name="enc", type="file", kind="ticket", settings={}, cursor={}))
+        path = tmp_path / "enc.jsonl"
+        write_jsonl(path, [{"id": "e1", "text": "Café crème, déjà payé", "created_at":
+                            "2026-11-02T10:00:00"}])
+        result = ingest_source(factory, "enc", settings.replace(database_url=fresh_db_url),
+                               path=path)
+        assert result.stored == 1
+        with factory() as s:
+            assert s.scalar(select(Feedback.text)) == "Café crème, déjà payé"
+    finally:
+        engine.dispose()

@@ -261,3 +261,30 @@ def test_items_a_neighbour_absorbed_move_to_the_theme_the_refit_finds(step_ctx, 
     assert session.get(Topic, fee_topic).first_seen >= START + timedelta(weeks=4)
     changed = sum(1 for a, b in zip(before, _topic_of(session, ids), strict=True) if a != b)
     assert changed <= 0.05 * len(ids)
+
+
+def test_refit_folds_a_cluster_of_settled_items_into_their_topic(step_ctx, session,  # noqa: ANN001
+                                                                 topic_settings):
+    """A refit cluster that matches no topic's centroid but holds items settled in one
+    topic is part of that theme: it folds into it instead of becoming a new topic (which
+    would hold only later items and look "new")."""
+    from sqlalchemy import update
+
+    step_ctx.settings = topic_settings
+    items, ids, _ = _bootstrap(step_ctx, session)
+    refund = _theme_topics(session, ids, items)["refund"]
+    # The refund topic's centroid drifts away (to a direction of its own): the refit's refund
+    # cluster no longer matches it by centroid, though every member is settled in it.
+    far = np.random.default_rng(3).normal(size=len(items[0].vector)).astype(np.float32)
+    session.execute(update(Topic).where(Topic.id == refund).values(centroid=far))
+    session.commit()
+    before = _topic_of(session, ids)
+
+    step_ctx.options = {"refit": True}
+    counts = topics_step.run(step_ctx)
+    assert counts["new_topics"] == 0
+    assert session.scalar(select(func.count()).select_from(Topic)) == 4
+    changed = sum(1 for a, b in zip(before, _topic_of(session, ids), strict=True) if a != b)
+    assert changed <= 0.05 * len(ids)
+    refit = session.scalars(select(TopicRefit).order_by(TopicRefit.id.desc()).limit(1)).one()
+    assert refit.counts.get("folded") == 1

@@ -59,7 +59,6 @@ class ClusterParams:
     top_n_words: int = 10
     label_words: int = 4
     language: str | None = None  # keyword tokenisation: None = English lemmas (see .text)
-    dedupe: bool = True  # cluster each distinct text once (see fit_clusters)
 
 
 @dataclass
@@ -185,7 +184,7 @@ def fit_clusters(texts: list[str], embeddings: np.ndarray, params: ClusterParams
     ``embedder`` is used only for keyword embeddings of the KeyBERTInspired
     representation; without one, keywords come from c-TF-IDF alone.
 
-    With ``params.dedupe`` each distinct text (case and spacing aside: the embedding model
+    Each distinct text (case and spacing aside: the embedding model
     is uncased) is clustered once and its copies take its cluster. Copies are points at
     distance zero: UMAP binds them into tight islands and HDBSCAN's core distances
     collapse, so a theme whose texts recur splits into many small clusters. A text with at
@@ -195,8 +194,6 @@ def fit_clusters(texts: list[str], embeddings: np.ndarray, params: ClusterParams
     member similarities count every copy.
     """
     emb = np.asarray(embeddings, dtype=np.float32)
-    if not params.dedupe:
-        return _fit_distinct(texts, emb, params, embedder)
     first, inverse, copies = distinct_texts(texts)
     kept = np.where(copies >= params.min_cluster_size, params.min_cluster_size, 1)
     if int(kept.sum()) == len(texts):

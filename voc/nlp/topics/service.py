@@ -378,7 +378,9 @@ def _apply_clusters(s: Session, settings: Settings, docs: _Docs, result: Cluster
                 direct[row] = col
                 cluster_topic[row] = reg.targets[col]
         counts["matched"] = len(cluster_topic)
-        # Unmatched clusters big enough become new topics.
+        # Unmatched clusters big enough become new topics (on refit, unless they are mostly
+        # settled items of existing topics: those fold into their topic).
+        registry_target = dict(zip(reg.ids, reg.targets, strict=True))
         new_topics: list[tuple[int, Topic]] = []
         for i in range(result.k):
             if i in cluster_topic or result.sizes[i] < settings.topic_min_cluster_size:
@@ -386,7 +388,7 @@ def _apply_clusters(s: Session, settings: Settings, docs: _Docs, result: Cluster
             members = result.labels == i
             if mode == "refit":
                 parent = _settled_parent(docs, np.flatnonzero(members), provisional_since,
-                                         dict(zip(reg.ids, reg.targets, strict=True)))
+                                         registry_target)
                 if parent is not None:  # a denser part of an existing theme, not a new one
                     cluster_topic[i] = parent
                     counts["folded"] = counts.get("folded", 0) + 1
